@@ -1,0 +1,64 @@
+#pragma once
+#include <graphrun/node.hpp>
+#include <graphrun/registry.hpp>
+
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace graphrun {
+
+// Runs one node on its own, outside any graph (GStreamer's GstHarness): for plugin
+// tests and finite-difference gradient checks. Inputs and parameters are filled with
+// uniform random values in [-1, 1]; set them with input_values()/param_values().
+class NodeHarness {
+ public:
+  struct Options {
+    int64_t batch = 3;
+    Mode mode = Mode::train;
+    std::vector<bool> needs_input_grad;            // default: all true
+    std::vector<dnnl::memory::desc> input_layouts;  // what "producers" deliver; default plain
+    uint64_t seed = 1;
+  };
+
+  NodeHarness(const Registry& registry, const std::string& op, const Attributes& attrs,
+              const std::vector<Shape>& input_shapes, Options options);
+  ~NodeHarness();
+
+  Shape output_shape() const { return output_shape_; }
+  const std::vector<ParamSpec>& param_specs() const { return specs_; }
+  std::vector<std::string> implementations() const { return node_->implementations(); }
+
+  // Plain (row-major) values of inputs, parameters and output.
+  void set_input(size_t i, const std::vector<float>& values);
+  std::vector<float> input(size_t i) const;
+  void set_param(size_t i, const std::vector<float>& values);
+  std::vector<float> param(size_t i) const;
+  std::vector<float> output() const;
+
+  void forward();
+  // Backward with the given output gradient (plain); returns nothing, read the grads.
+  void backward(const std::vector<float>& output_grad);
+  std::vector<float> input_grad(size_t i) const;
+  std::vector<float> param_grad(size_t i) const;
+
+  struct CheckResult {
+    double max_error = 0;  // max over checked entries of |a-n| / max(1, |a|, |n|)
+    std::string worst;     // which entry, for the failure message
+    size_t checked = 0;
+  };
+  // Central differences of L = sum(r * output) for a fixed random r, against backward,
+  // for every input that needs a gradient and every trainable parameter; at most
+  // `max_entries` entries per tensor.
+  CheckResult check_gradients(double eps = 1e-3, size_t max_entries = 60);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<Node> node_;
+  std::vector<ParamSpec> specs_;
+  Shape output_shape_;
+};
+
+}  // namespace graphrun

@@ -1,0 +1,89 @@
+#pragma once
+#include <graphrun/attributes.hpp>
+#include <graphrun/tensor.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace graphrun {
+
+enum class Mode { train, eval };
+
+// A parameter a node owns. The framework allocates it (plain layout), initialises it,
+// shares it between every use of a tower, saves it in checkpoints and updates it.
+// Its initialiser and L2 factor can be set from the graph with the attributes
+// `<name>_initializer` and `<name>_l2` (e.g. kernel_initializer, kernel_l2).
+struct ParamSpec {
+  enum class Kind { weight, state };  // state: updated by the node itself (running mean)
+  std::string name;                   // "kernel", "bias", "gamma", "running_mean"
+  Shape dims;                         // full dims, e.g. {out, in} for a dense kernel
+  std::string default_init = "zeros";  // glorot_uniform, he_normal, zeros, ones, ...
+  int64_t fan_in = 1;
+  int64_t fan_out = 1;
+  Kind kind = Kind::weight;
+};
+
+// What the executor tells a node when it plans it for one batch size.
+struct PlanContext {
+  const dnnl::engine& engine;
+  int64_t batch;
+  std::vector<Shape> input_shapes;  // per-sample, as inferred
+  Shape output_shape;               // per-sample, as this node inferred it
+  // Layouts the producers deliver. A node that needs another layout overwrites the
+  // entry; the executor then inserts a reorder. Default: every input made plain.
+  std::vector<dnnl::memory::desc> inputs;
+  std::vector<bool> needs_input_grad;  // per input
+  bool needs_param_grad = true;        // false when the node is frozen
+  bool verbose = false;                // log primitive implementations
+};
+
+// Tensors bound to a planned node. Gradients are OVERWRITTEN by backward, never added
+// to: the executor sums the gradients of tensors and parameters used several times.
+struct Bindings {
+  std::vector<const Tensor*> inputs;
+  std::vector<Tensor*> input_grads;  // nullptr where no gradient is needed
+  Tensor* output = nullptr;
+  Tensor* output_grad = nullptr;     // nullptr when backward will not run
+  std::vector<Tensor*> params;       // in the order of params()
+  std::vector<Tensor*> param_grads;  // nullptr for state and for frozen nodes
+};
+
+struct ExecContext {
+  dnnl::stream& stream;
+  Mode mode;
+  uint64_t seed;  // differs per node and step; derived from the run's seed
+};
+
+// One node type. Lifecycle, per batch size: infer -> params -> plan -> bind, then
+// forward/backward every step. Caffe's split: the framework owns set-up order and
+// memory, the node fills in shapes and computation.
+class Node {
+ public:
+  virtual ~Node() = default;
+
+  // Per-sample output shape from per-sample input shapes. Throws graphrun::Error
+  // (the executor adds the node names) on a mismatch.
+  virtual Shape infer(const std::vector<Shape>& inputs) = 0;
+  // Parameters, once inputs are known. Called after infer.
+  virtual std::vector<ParamSpec> params(const std::vector<Shape>& inputs) const { (void)inputs; return {}; }
+  // Create primitives for ctx.batch; return the output's memory descriptor.
+  virtual dnnl::memory::desc plan(PlanContext& ctx) = 0;
+  // Tensors are allocated and stable from now on; build argument maps here.
+  virtual void bind(const Bindings& b) { b_ = b; }
+  virtual void forward(ExecContext& ctx) = 0;
+  virtual void backward(ExecContext& ctx) = 0;
+  // Human-readable implementation names of the primitives in use ("jit:avx512_core").
+  virtual std::vector<std::string> implementations() const { return {}; }
+
+ protected:
+  const Tensor& in(size_t i) const { return *b_.inputs[i]; }
+  Tensor* in_grad(size_t i) const { return b_.input_grads[i]; }
+  Tensor& out() const { return *b_.output; }
+  Tensor& out_grad() const { return *b_.output_grad; }
+  Tensor& param(size_t i) const { return *b_.params[i]; }
+  Tensor* param_grad(size_t i) const { return b_.param_grads[i]; }
+  Bindings b_;
+};
+
+}  // namespace graphrun

@@ -1,0 +1,60 @@
+#pragma once
+#include <graphrun/abi.hpp>
+#include <graphrun/attributes.hpp>
+#include <graphrun/node.hpp>
+
+#include <boost/config.hpp>
+#include <boost/dll/alias.hpp>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace graphrun {
+
+struct AttrSpec {
+  std::string name;
+  std::string default_value;  // "" when required
+  std::string doc;
+};
+
+// Everything the framework knows about an op: its metadata (listed by
+// `graphrun plugins` without running anything) and its factory.
+struct OpInfo {
+  std::string name;
+  std::string description;
+  int min_inputs = 1;
+  int max_inputs = 1;   // -1: any number
+  bool is_loss = false; // output is a scalar the executor differentiates
+  std::vector<AttrSpec> attrs;
+  std::function<std::unique_ptr<Node>(const Attributes&)> make;
+  std::string library;  // filled in by the loader
+};
+
+class Registry {
+ public:
+  void add(OpInfo info);
+  const OpInfo* find(const std::string& name) const;
+  const std::map<std::string, OpInfo>& ops() const { return ops_; }
+  // The known op name closest to `name` (edit distance), for error messages.
+  std::string nearest(const std::string& name) const;
+  void set_current_library(std::string path) { current_library_ = std::move(path); }
+
+ private:
+  std::map<std::string, OpInfo> ops_;
+  std::string current_library_;
+};
+
+using RegisterFn = void(Registry&);
+
+}  // namespace graphrun
+
+// A plugin library exports its ABI version and one registration function:
+//   void register_ops(graphrun::Registry& r) { r.add({...}); }
+//   GRAPHRUN_PLUGIN(register_ops)
+#define GRAPHRUN_PLUGIN(register_fn)                                          \
+  extern "C" BOOST_SYMBOL_EXPORT const int graphrun_plugin_abi_version;      \
+  const int graphrun_plugin_abi_version = GRAPHRUN_ABI_VERSION;              \
+  BOOST_DLL_ALIAS(register_fn, graphrun_register_ops)

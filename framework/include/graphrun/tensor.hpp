@@ -1,0 +1,44 @@
+#pragma once
+#include <dnnl.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace graphrun {
+
+// Dimensions of a tensor. Shapes seen by shape inference exclude the batch dimension;
+// dims of an allocated Tensor include it (batch first).
+using Shape = std::vector<int64_t>;
+
+std::string to_string(const Shape& shape);
+int64_t volume(const Shape& shape);
+
+// Row-major f32 descriptor (nc, nchw, ...) for the given dims.
+dnnl::memory::desc plain_desc(const Shape& dims);
+bool is_plain(const dnnl::memory::desc& desc);
+
+// A tensor is a dnnl::memory: one buffer with an f32 descriptor that may be blocked.
+class Tensor {
+ public:
+  Tensor() = default;
+  Tensor(const dnnl::memory::desc& desc, const dnnl::engine& engine);  // allocates, zeroed
+
+  dnnl::memory& memory() { return memory_; }
+  const dnnl::memory& memory() const { return memory_; }
+  dnnl::memory::desc desc() const { return memory_.get_desc(); }
+  Shape dims() const;
+  bool empty() const { return !memory_; }
+
+  float* data() { return static_cast<float*>(memory_.get_data_handle()); }
+  const float* data() const { return static_cast<const float*>(memory_.get_data_handle()); }
+  // Number of floats in the buffer, padding of blocked layouts included.
+  size_t size() const { return memory_.get_desc().get_size() / sizeof(float); }
+
+  void fill(float value);
+
+ private:
+  dnnl::memory memory_;
+};
+
+}  // namespace graphrun

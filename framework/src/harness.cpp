@@ -1,0 +1,171 @@
+#include <graphrun/error.hpp>
+#include <graphrun/harness.hpp>
+
+#include <algorithm>
+#include <cmath>
+
+namespace graphrun {
+namespace {
+
+std::vector<float> to_plain(const Tensor& t, const dnnl::engine& eng, dnnl::stream& s) {
+  Tensor plain(plain_desc(t.dims()), eng);
+  dnnl::reorder(t.memory(), plain.memory()).execute(s, const_cast<dnnl::memory&>(t.memory()), plain.memory());
+  s.wait();
+  return std::vector<float>(plain.data(), plain.data() + volume(t.dims()));
+}
+
+void from_plain(Tensor& t, const std::vector<float>& v, const dnnl::engine& eng, dnnl::stream& s) {
+  if (static_cast<int64_t>(v.size()) != volume(t.dims())) throw Error("harness: wrong number of values");
+  Tensor plain(plain_desc(t.dims()), eng);
+  std::copy(v.begin(), v.end(), plain.data());
+  dnnl::reorder(plain.memory(), t.memory()).execute(s, plain.memory(), t.memory());
+  s.wait();
+}
+
+}  // namespace
+
+struct NodeHarness::Impl {
+  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
+  dnnl::stream stream{engine};
+  Options opt;
+  std::vector<Tensor> inputs, input_grads, params, param_grads;
+  Tensor output, output_grad;
+};
+
+NodeHarness::NodeHarness(const Registry& registry, const std::string& op, const Attributes& attrs,
+                         const std::vector<Shape>& input_shapes, Options options)
+    : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  m.opt = std::move(options);
+  const OpInfo* info = registry.find(op);
+  if (!info) throw Error("harness: unknown op '" + op + "'");
+  node_ = info->make(attrs);
+  output_shape_ = node_->infer(input_shapes);
+  specs_ = node_->params(input_shapes);
+
+  const size_t n = input_shapes.size();
+  if (m.opt.needs_input_grad.empty()) m.opt.needs_input_grad.assign(n, true);
+  PlanContext ctx{m.engine, m.opt.batch, input_shapes, output_shape_, {}, m.opt.needs_input_grad, true, false};
+  for (size_t i = 0; i < n; ++i) {
+    Shape full{m.opt.batch};
+    full.insert(full.end(), input_shapes[i].begin(), input_shapes[i].end());
+    ctx.inputs.push_back(i < m.opt.input_layouts.size() ? m.opt.input_layouts[i] : plain_desc(full));
+  }
+  dnnl::memory::desc out_desc = node_->plan(ctx);
+
+  std::mt19937 rng(static_cast<uint32_t>(m.opt.seed));
+  std::uniform_real_distribution<float> uni(-1.f, 1.f);
+  Bindings b;
+  m.inputs.resize(n);
+  m.input_grads.resize(n);
+  for (size_t i = 0; i < n; ++i) {  // allocated in the layout the node asked for
+    m.inputs[i] = Tensor(ctx.inputs[i], m.engine);
+    if (m.opt.needs_input_grad[i]) m.input_grads[i] = Tensor(ctx.inputs[i], m.engine);
+  }
+  m.params.resize(specs_.size());
+  m.param_grads.resize(specs_.size());
+  for (size_t i = 0; i < specs_.size(); ++i) {
+    m.params[i] = Tensor(plain_desc(specs_[i].dims), m.engine);
+    if (specs_[i].kind == ParamSpec::Kind::weight) m.param_grads[i] = Tensor(plain_desc(specs_[i].dims), m.engine);
+  }
+  m.output = Tensor(out_desc, m.engine);
+  m.output_grad = Tensor(out_desc, m.engine);
+  for (size_t i = 0; i < n; ++i) {
+    b.inputs.push_back(&m.inputs[i]);
+    b.input_grads.push_back(m.opt.needs_input_grad[i] ? &m.input_grads[i] : nullptr);
+    std::vector<float> v(volume(m.inputs[i].dims()));
+    for (auto& x : v) x = uni(rng);
+    from_plain(m.inputs[i], v, m.engine, m.stream);
+  }
+  for (size_t i = 0; i < specs_.size(); ++i) {
+    b.params.push_back(&m.params[i]);
+    b.param_grads.push_back(m.param_grads[i].empty() ? nullptr : &m.param_grads[i]);
+    for (size_t k = 0; k < m.params[i].size(); ++k) m.params[i].data()[k] = uni(rng);
+  }
+  b.output = &m.output;
+  b.output_grad = &m.output_grad;
+  node_->bind(b);
+}
+
+NodeHarness::~NodeHarness() { node_.reset(); }
+
+void NodeHarness::set_input(size_t i, const std::vector<float>& v) { from_plain(impl_->inputs[i], v, impl_->engine, impl_->stream); }
+std::vector<float> NodeHarness::input(size_t i) const { return to_plain(impl_->inputs[i], impl_->engine, impl_->stream); }
+void NodeHarness::set_param(size_t i, const std::vector<float>& v) { from_plain(impl_->params[i], v, impl_->engine, impl_->stream); }
+std::vector<float> NodeHarness::param(size_t i) const { return to_plain(impl_->params[i], impl_->engine, impl_->stream); }
+std::vector<float> NodeHarness::output() const { return to_plain(impl_->output, impl_->engine, impl_->stream); }
+std::vector<float> NodeHarness::input_grad(size_t i) const { return to_plain(impl_->input_grads[i], impl_->engine, impl_->stream); }
+std::vector<float> NodeHarness::param_grad(size_t i) const { return to_plain(impl_->param_grads[i], impl_->engine, impl_->stream); }
+
+void NodeHarness::forward() {
+  ExecContext ctx{impl_->stream, impl_->opt.mode, impl_->opt.seed};
+  node_->forward(ctx);
+  impl_->stream.wait();
+}
+
+void NodeHarness::backward(const std::vector<float>& output_grad) {
+  from_plain(impl_->output_grad, output_grad, impl_->engine, impl_->stream);
+  ExecContext ctx{impl_->stream, impl_->opt.mode, impl_->opt.seed};
+  node_->backward(ctx);
+  impl_->stream.wait();
+}
+
+NodeHarness::CheckResult NodeHarness::check_gradients(double eps, size_t max_entries) {
+  Impl& m = *impl_;
+  std::mt19937 rng(static_cast<uint32_t>(m.opt.seed + 7));
+  std::uniform_real_distribution<float> uni(-1.f, 1.f);
+  forward();
+  std::vector<float> r(output().size());
+  for (auto& x : r) x = uni(rng);
+  auto objective = [&] {
+    forward();
+    std::vector<float> o = output();
+    double l = 0;
+    for (size_t k = 0; k < o.size(); ++k) l += double(r[k]) * o[k];
+    return l;
+  };
+  backward(r);
+
+  CheckResult result;
+  auto check = [&](const std::string& label, std::vector<float> values, const std::vector<float>& analytic,
+                   auto setter) {
+    std::vector<size_t> idx(values.size());
+    for (size_t k = 0; k < idx.size(); ++k) idx[k] = k;
+    std::shuffle(idx.begin(), idx.end(), rng);
+    idx.resize(std::min(max_entries, idx.size()));
+    for (size_t k : idx) {
+      const float saved = values[k];
+      values[k] = saved + float(eps);
+      setter(values);
+      double up = objective();
+      values[k] = saved - float(eps);
+      setter(values);
+      double down = objective();
+      values[k] = saved;
+      setter(values);
+      double numeric = (up - down) / (2 * eps);
+      double a = analytic[k];
+      double err = std::abs(a - numeric) / std::max({1.0, std::abs(a), std::abs(numeric)});
+      ++result.checked;
+      if (err > result.max_error) {
+        result.max_error = err;
+        result.worst = label + "[" + std::to_string(k) + "]: analytic " + std::to_string(a) + ", numeric " +
+                       std::to_string(numeric);
+      }
+    }
+  };
+  std::vector<std::vector<float>> in_grads, p_grads;
+  for (size_t i = 0; i < m.inputs.size(); ++i)
+    in_grads.push_back(m.opt.needs_input_grad[i] ? input_grad(i) : std::vector<float>{});
+  for (size_t i = 0; i < m.params.size(); ++i)
+    p_grads.push_back(m.param_grads[i].empty() ? std::vector<float>{} : param_grad(i));
+  for (size_t i = 0; i < m.inputs.size(); ++i)
+    if (m.opt.needs_input_grad[i])
+      check("input " + std::to_string(i), input(i), in_grads[i], [&](const std::vector<float>& v) { set_input(i, v); });
+  for (size_t i = 0; i < m.params.size(); ++i)
+    if (!m.param_grads[i].empty())
+      check("param " + specs_[i].name, param(i), p_grads[i], [&](const std::vector<float>& v) { set_param(i, v); });
+  return result;
+}
+
+}  // namespace graphrun

@@ -1,0 +1,41 @@
+#include <graphrun/tensor.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+
+namespace graphrun {
+
+std::string to_string(const Shape& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+int64_t volume(const Shape& shape) {
+  return std::accumulate(shape.begin(), shape.end(), int64_t{1}, std::multiplies<int64_t>());
+}
+
+dnnl::memory::desc plain_desc(const Shape& dims) {
+  dnnl::memory::dims d(dims.begin(), dims.end());
+  dnnl::memory::dims strides(d.size(), 1);
+  for (int i = static_cast<int>(d.size()) - 2; i >= 0; --i) strides[i] = strides[i + 1] * d[i + 1];
+  return dnnl::memory::desc(d, dnnl::memory::data_type::f32, strides);
+}
+
+bool is_plain(const dnnl::memory::desc& desc) {
+  return desc == plain_desc(Shape(desc.dims().begin(), desc.dims().end()));
+}
+
+Tensor::Tensor(const dnnl::memory::desc& desc, const dnnl::engine& engine) : memory_(desc, engine) {
+  fill(0.f);
+}
+
+Shape Tensor::dims() const {
+  auto d = memory_.get_desc().dims();
+  return Shape(d.begin(), d.end());
+}
+
+void Tensor::fill(float value) { std::fill_n(data(), size(), value); }
+
+}  // namespace graphrun
