@@ -24,7 +24,9 @@ dnnl::memory::desc plain_desc(const Shape& dims) {
 }
 
 bool is_plain(const dnnl::memory::desc& desc) {
-  return desc == plain_desc(Shape(desc.dims().begin(), desc.dims().end()));
+  const auto dims = desc.dims();
+  if (dims.empty()) return false;
+  return desc == plain_desc(Shape(dims.begin(), dims.end()));
 }
 
 Tensor::Tensor(const dnnl::memory::desc& desc, const dnnl::engine& engine) : memory_(desc, engine) {

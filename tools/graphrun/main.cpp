@@ -1,3 +1,58 @@
-#include <graphrun/plugin_loader.hpp>
+// graphrun: train, evaluate and inspect YAML dataflow graphs.
+#include "commands.hpp"
+
+#include <graphrun/error.hpp>
+
+#include <CLI/CLI.hpp>
+#include <dnnl.hpp>
+
 #include <cstdio>
-int main() { graphrun::PluginLoader l; l.load_default(); for (auto& [n, op] : l.registry().ops()) std::printf("%s %s\n", n.c_str(), op.library.c_str()); }
+
+int main(int argc, char** argv) {
+  CLI::App app{"graphrun: train and run Siamese and pair-matching networks written as YAML graphs"};
+  app.require_subcommand(1);
+  graphrun::cli::Options opt;
+
+  auto common = [&](CLI::App* cmd) {
+    cmd->add_option("graph", opt.graph, "graph file (YAML)")->required()->check(CLI::ExistingFile);
+    cmd->add_option("--seed", opt.seed, "seed for every random choice (overrides train.seed)");
+    cmd->add_option("--data", opt.data, "data folder (overrides data.path)");
+    cmd->add_option("--threads", opt.threads, "compute threads (default: train.threads, else all cores)");
+    cmd->add_option("--out", opt.out, "run folder (default runs/<graph name>)");
+    cmd->add_flag("-v,--verbose", opt.verbose, "log every primitive and its oneDNN implementation");
+  };
+  CLI::App* train = app.add_subcommand("train", "train a graph, then score it on its test split");
+  common(train);
+  train->add_option("--epochs", opt.epochs, "number of epochs (overrides train.epochs)");
+  train->add_option("--weights", opt.weights, "start from these weights (a checkpoint of this graph)");
+  train->add_flag("--quiet", opt.quiet, "no progress output");
+
+  CLI::App* eval = app.add_subcommand("eval", "score a graph on its test split");
+  common(eval);
+  eval->add_option("--weights", opt.weights, "checkpoint to load (default: none, for graphs without training)");
+  eval->add_option("--split", opt.split, "split to score: train, validation or test")->check(CLI::IsMember({"train", "validation", "test"}));
+
+  CLI::App* summary = app.add_subcommand("summary", "print nodes, output shapes and parameter counts");
+  summary->add_option("graph", opt.graph, "graph file (YAML)")->required()->check(CLI::ExistingFile);
+
+  CLI::App* plugins = app.add_subcommand("plugins", "list every op and the library it comes from");
+  plugins->add_flag("-v,--verbose", opt.verbose, "also list each op's attributes");
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (*train) return graphrun::cli::train(opt);
+    if (*eval) return graphrun::cli::eval(opt);
+    if (*summary) return graphrun::cli::summary(opt);
+    if (*plugins) return graphrun::cli::plugins(opt);
+  } catch (const graphrun::Error& e) {
+    std::fprintf(stderr, "graphrun: error: %s\n", e.what());
+    return 1;
+  } catch (const dnnl::error& e) {
+    std::fprintf(stderr, "graphrun: oneDNN error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "graphrun: unexpected error: %s\n", e.what());
+    return 2;
+  }
+  return 0;
+}

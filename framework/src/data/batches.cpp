@@ -1,0 +1,124 @@
+#include "data/batches.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <graphrun/error.hpp>
+#include <numeric>
+#include <random>
+
+#include "data/random.hpp"
+
+namespace graphrun::data {
+
+BatchLoader::BatchLoader(const ImageSet& images, std::vector<Pair> pairs, int64_t batch_size, bool shuffle,
+                         uint64_t seed)
+    : images_(images), pairs_(std::move(pairs)), batch_size_(batch_size), shuffle_(shuffle), seed_(seed) {
+  if (batch_size < 1) throw Error("batch size must be at least 1, got " + std::to_string(batch_size));
+  if (static_cast<int64_t>(images.pixels.size()) != images.count * images.image_size() ||
+      static_cast<int64_t>(images.labels.size()) != images.count)
+    throw Error("batch loader: the image set is inconsistent (" + std::to_string(images.count) + " images, " +
+                std::to_string(images.pixels.size()) + " pixels, " + std::to_string(images.labels.size()) +
+                " labels)");
+  for (size_t i = 0; i < pairs_.size(); ++i)
+    if (pairs_[i].a >= images.count || pairs_[i].b >= images.count)
+      throw Error("batch loader: pair " + std::to_string(i) + " (" + std::to_string(pairs_[i].a) + ", " +
+                  std::to_string(pairs_[i].b) + ") refers past the " + std::to_string(images.count) + " images");
+  if (pairs_.size() > 0xffffffffu) throw Error("batch loader: too many pairs for a 32-bit index");
+  order_.resize(pairs_.size());
+  const size_t floats = static_cast<size_t>(batch_size * images.image_size());
+  for (Batch& b : buffers_) {
+    b.left.reserve(floats);
+    b.right.reserve(floats);
+    b.label.reserve(static_cast<size_t>(batch_size));
+    b.klass.reserve(static_cast<size_t>(batch_size));
+  }
+  worker_ = std::thread([this] { work(); });
+}
+
+BatchLoader::~BatchLoader() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  work_cv_.notify_all();
+  worker_.join();
+}
+
+int64_t BatchLoader::batches_per_epoch() const {
+  return (static_cast<int64_t>(pairs_.size()) + batch_size_ - 1) / batch_size_;
+}
+
+void BatchLoader::start_epoch(int64_t epoch) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  active_ = false;  // the worker takes no new batch from here on
+  ready_cv_.wait(lock, [this] { return !busy_; });
+  std::iota(order_.begin(), order_.end(), 0u);
+  if (shuffle_) {
+    std::mt19937_64 rng(mix_seed(seed_, static_cast<uint64_t>(epoch)));
+    shuffle_in_place(order_, rng);
+  }
+  filled_ = released_ = handed_ = 0;
+  error_ = nullptr;
+  active_ = true;
+  lock.unlock();
+  work_cv_.notify_all();
+}
+
+const Batch* BatchLoader::next() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (!active_) throw Error("batch loader: next() called before start_epoch()");
+  // The batch handed out last time is no longer in use: its buffer may be refilled.
+  released_ = handed_;
+  work_cv_.notify_all();
+  if (handed_ >= batches_per_epoch()) return nullptr;
+  ready_cv_.wait(lock, [this] { return filled_ > handed_ || error_; });
+  if (error_) std::rethrow_exception(error_);
+  return &buffers_[handed_++ % kBuffers];
+}
+
+void BatchLoader::work() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    work_cv_.wait(lock, [this] {
+      return stop_ || (active_ && !error_ && filled_ < batches_per_epoch() && filled_ < released_ + kBuffers);
+    });
+    if (stop_) return;
+    const int64_t index = filled_;
+    busy_ = true;
+    lock.unlock();
+    std::exception_ptr failure;
+    try {
+      fill(buffers_[index % kBuffers], index);
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    lock.lock();
+    busy_ = false;
+    if (failure) error_ = failure;
+    else ++filled_;
+    ready_cv_.notify_all();
+  }
+}
+
+// Copies the images and labels of batch `index` of the epoch into `batch`. Resizing within
+// the reserved capacity never reallocates.
+void BatchLoader::fill(Batch& batch, int64_t index) const {
+  const int64_t begin = index * batch_size_;
+  const int64_t size = std::min<int64_t>(batch_size_, static_cast<int64_t>(pairs_.size()) - begin);
+  const int64_t image = images_.image_size();
+  batch.size = size;
+  batch.left.resize(static_cast<size_t>(size * image));
+  batch.right.resize(static_cast<size_t>(size * image));
+  batch.label.resize(static_cast<size_t>(size));
+  batch.klass.resize(static_cast<size_t>(size));
+  const size_t bytes = static_cast<size_t>(image) * sizeof(float);
+  for (int64_t k = 0; k < size; ++k) {
+    const Pair& p = pairs_[order_[begin + k]];
+    std::memcpy(batch.left.data() + k * image, images_.image(p.a), bytes);
+    std::memcpy(batch.right.data() + k * image, images_.image(p.b), bytes);
+    batch.label[k] = p.label;
+    batch.klass[k] = static_cast<float>(images_.labels[p.a]);
+  }
+}
+
+}  // namespace graphrun::data

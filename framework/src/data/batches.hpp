@@ -1,0 +1,75 @@
+#pragma once
+// Prefetching batch loader: a worker thread assembles the next batch of pairs while the
+// caller trains on the current one.
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "data/idx.hpp"
+#include "data/pairs.hpp"
+
+namespace graphrun::data {
+
+struct Batch {
+  int64_t size = 0;
+  std::vector<float> left, right;  // size * image_size floats each: images a and b of every pair
+  std::vector<float> label;        // pair label per example
+  std::vector<float> klass;        // class index of image a (for classifiers)
+};
+
+// Delivers every pair exactly once per epoch, in batches of batch_size (the last may be
+// smaller). Three batch buffers are allocated once and recycled, so the steady state does no
+// heap allocation. Call start_epoch() and next() from one thread; the worker is internal.
+// `images` must outlive the loader.
+class BatchLoader {
+ public:
+  BatchLoader(const ImageSet& images, std::vector<Pair> pairs, int64_t batch_size, bool shuffle, uint64_t seed);
+  ~BatchLoader();
+  BatchLoader(const BatchLoader&) = delete;
+  BatchLoader& operator=(const BatchLoader&) = delete;
+
+  int64_t batches_per_epoch() const;
+  int64_t num_pairs() const { return static_cast<int64_t>(pairs_.size()); }
+  int64_t batch_size() const { return batch_size_; }
+
+  // Abandons any epoch in progress, orders the pairs for this epoch (a shuffle seeded by the
+  // seed and the epoch number alone, so epoch e is the same whatever ran before) and starts
+  // filling batches in the background.
+  void start_epoch(int64_t epoch);
+
+  // The next batch of the epoch, or nullptr after the last one. The batch stays valid until
+  // the following call of next() or start_epoch().
+  const Batch* next();
+
+ private:
+  static constexpr int64_t kBuffers = 3;  // one held by the caller, one ready, one being filled
+
+  void work();
+  void fill(Batch& batch, int64_t index) const;
+
+  const ImageSet& images_;
+  const std::vector<Pair> pairs_;
+  const int64_t batch_size_;
+  const bool shuffle_;
+  const uint64_t seed_;
+
+  std::vector<uint32_t> order_;  // pair indices of the epoch; written only while the worker is idle
+  Batch buffers_[kBuffers];
+
+  std::mutex mutex_;
+  std::condition_variable work_cv_;   // wakes the worker
+  std::condition_variable ready_cv_;  // wakes the caller
+  bool stop_ = false;
+  bool active_ = false;   // an epoch is running
+  bool busy_ = false;     // the worker is filling a buffer outside the lock
+  int64_t filled_ = 0;    // batches of this epoch completed by the worker
+  int64_t released_ = 0;  // batches of this epoch the caller is done with
+  int64_t handed_ = 0;    // batches of this epoch returned by next()
+  std::exception_ptr error_;
+  std::thread worker_;  // last: starts after everything above is constructed
+};
+
+}  // namespace graphrun::data

@@ -1,0 +1,241 @@
+#include "exec/plan.hpp"
+
+#include <graphrun/error.hpp>
+
+namespace graphrun {
+
+// Where a gradient is gathered: several sources (one per consumer, or per use of a
+// shared parameter) summed into one target, reordering sources whose layout differs.
+struct Plan::Slot {
+  std::vector<Tensor> sources;  // written by the consumers' backward
+  std::vector<Tensor> staged;   // sources reordered to the target's layout
+  std::vector<dnnl::reorder> stage;
+  std::vector<size_t> stage_of;  // index into sources for each stage reorder
+  dnnl::primitive combine;
+  ArgMap combine_args;
+
+  // Called once every source exists: prepares the gather into `target`.
+  void prepare(Tensor& target, const dnnl::engine& eng) {
+    std::vector<dnnl::memory> srcs;
+    for (size_t i = 0; i < sources.size(); ++i) {
+      if (sources[i].desc() == target.desc()) {
+        srcs.push_back(sources[i].memory());
+        continue;
+      }
+      staged.emplace_back(target.desc(), eng);
+      stage.emplace_back(sources[i].memory(), staged.back().memory());
+      stage_of.push_back(i);
+      srcs.push_back(staged.back().memory());
+    }
+    if (srcs.size() == 1) {
+      combine = dnnl::reorder(srcs[0], target.memory());
+      combine_args = {{DNNL_ARG_FROM, srcs[0]}, {DNNL_ARG_TO, target.memory()}};
+      return;
+    }
+    std::vector<dnnl::memory::desc> mds;
+    for (auto& m : srcs) mds.push_back(m.get_desc());
+    dnnl::sum::primitive_desc pd(target.desc(), std::vector<float>(srcs.size(), 1.f), mds, eng);
+    combine = dnnl::sum(pd);
+    for (size_t i = 0; i < srcs.size(); ++i) combine_args[DNNL_ARG_MULTIPLE_SRC + int(i)] = srcs[i];
+    combine_args[DNNL_ARG_DST] = target.memory();
+  }
+  void run(dnnl::stream& s) {
+    for (size_t k = 0; k < stage.size(); ++k)
+      stage[k].execute(s, sources[stage_of[k]].memory(), staged[k].memory());
+    combine.execute(s, combine_args);
+  }
+};
+
+struct Plan::Step {
+  const NodeDef* def = nullptr;
+  std::unique_ptr<Node> node;
+  bool on_loss_path = false;
+  bool needs_grad = false;  // its output depends on a trainable parameter
+  bool run_backward = false;
+  std::vector<bool> wants_input_grad;
+  std::vector<dnnl::memory::desc> input_descs;  // as the node asked for them
+  std::vector<Tensor> converted;                // per input; empty when no reorder
+  std::vector<dnnl::reorder> convert;
+  Tensor out, out_grad;
+  std::vector<Tensor*> input_grads;
+  std::vector<Tensor*> param_grads;
+  std::unique_ptr<Slot> grad_in;  // gathers consumers' gradients into out_grad
+  Tensor plain;                   // plain copy of out for readers, when out is blocked
+  dnnl::reorder to_plain;
+};
+
+Plan::Plan(Model& model, int64_t batch, bool verbose)
+    : model_(model), batch_(batch), verbose_(verbose), stream_(model.engine()) {
+  const auto& nodes = model_.nodes();
+  const int n = static_cast<int>(nodes.size());
+  for (int i = 0; i < n; ++i) {
+    auto s = std::make_unique<Step>();
+    s->def = &nodes[i];
+    for (int p : nodes[i].params) s->needs_grad = s->needs_grad || model_.params()[p].trainable;
+    for (int in : nodes[i].inputs) s->needs_grad = s->needs_grad || steps_[in]->needs_grad;
+    steps_.push_back(std::move(s));
+  }
+  if (model_.loss() >= 0) {
+    steps_[model_.loss()]->on_loss_path = true;
+    for (int i = n - 1; i >= 0; --i)
+      if (steps_[i]->on_loss_path)
+        for (int in : nodes[i].inputs) steps_[in]->on_loss_path = true;
+  }
+  for (auto& s : steps_) s->run_backward = s->on_loss_path && s->needs_grad;
+  for (int i = 0; i < n; ++i) plan_node(i);
+  plan_gradients();
+}
+
+Plan::~Plan() = default;
+
+void Plan::plan_node(int id) {
+  Step& s = *steps_[id];
+  const NodeDef& d = *s.def;
+  s.node = d.info->make(d.attrs);
+  s.node->infer(d.input_shapes);
+  PlanContext ctx{model_.engine(), batch_, d.input_shapes, d.shape, {}, {}, d.trainable, verbose_};
+  for (int in : d.inputs) {
+    ctx.inputs.push_back(steps_[in]->out.desc());
+    ctx.needs_input_grad.push_back(s.run_backward && steps_[in]->needs_grad);
+  }
+  dnnl::memory::desc out_desc;
+  try {
+    out_desc = s.node->plan(ctx);
+  } catch (const dnnl::error& e) {
+    throw Error(d.where + ": node '" + d.name + "' (" + d.op + "): oneDNN could not create a primitive: " + e.what());
+  }
+  if (out_desc.dims().empty())
+    throw Error(d.where + ": node '" + d.name + "' (" + d.op + "): its plugin planned no output (an empty memory descriptor)");
+  s.input_descs = ctx.inputs;
+  s.converted.resize(d.inputs.size());
+  s.convert.resize(d.inputs.size());
+  for (size_t j = 0; j < d.inputs.size(); ++j) {
+    Tensor& produced = steps_[d.inputs[j]]->out;
+    if (ctx.inputs[j] == produced.desc()) continue;
+    s.converted[j] = Tensor(ctx.inputs[j], model_.engine());
+    s.convert[j] = dnnl::reorder(produced.memory(), s.converted[j].memory());
+  }
+  s.out = Tensor(out_desc, model_.engine());
+  if (s.run_backward) s.out_grad = Tensor(out_desc, model_.engine());
+  if (id == model_.loss()) s.out_grad.fill(1.f);
+  if (!is_plain(out_desc)) {
+    s.plain = Tensor(plain_desc(s.out.dims()), model_.engine());
+    s.to_plain = dnnl::reorder(s.out.memory(), s.plain.memory());
+  }
+  s.input_grads.assign(d.inputs.size(), nullptr);
+  s.param_grads.assign(d.params.size(), nullptr);
+  s.wants_input_grad = ctx.needs_input_grad;
+}
+
+void Plan::plan_gradients() {
+  const auto& nodes = model_.nodes();
+  auto& params = model_.params();
+  // Activation gradients: each producer gathers what its consumers write.
+  std::vector<std::vector<std::pair<int, size_t>>> consumers(steps_.size());
+  for (size_t c = 0; c < steps_.size(); ++c)
+    for (size_t j = 0; j < nodes[c].inputs.size(); ++j)
+      if (steps_[c]->wants_input_grad[j]) consumers[nodes[c].inputs[j]].push_back({int(c), j});
+  for (size_t p = 0; p < steps_.size(); ++p) {
+    auto& list = consumers[p];
+    if (list.empty()) continue;
+    Step& producer = *steps_[p];
+    if (list.size() == 1 && steps_[list[0].first]->input_descs[list[0].second] == producer.out_grad.desc()) {
+      steps_[list[0].first]->input_grads[list[0].second] = &producer.out_grad;
+      continue;
+    }
+    producer.grad_in = std::make_unique<Slot>();
+    producer.grad_in->sources.reserve(list.size());
+    for (auto [c, j] : list) {
+      producer.grad_in->sources.emplace_back(steps_[c]->input_descs[j], model_.engine());
+      steps_[c]->input_grads[j] = &producer.grad_in->sources.back();
+    }
+    producer.grad_in->prepare(producer.out_grad, model_.engine());
+  }
+  // Parameter gradients: one use writes in place; shared uses are summed afterwards.
+  std::vector<std::vector<std::pair<int, size_t>>> users(params.size());
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    if (!steps_[i]->run_backward || !nodes[i].trainable) continue;
+    for (size_t k = 0; k < nodes[i].params.size(); ++k)
+      if (params[nodes[i].params[k]].trainable) users[nodes[i].params[k]].push_back({int(i), k});
+  }
+  for (size_t p = 0; p < params.size(); ++p) {
+    if (users[p].empty()) continue;
+    if (users[p].size() == 1) {
+      steps_[users[p][0].first]->param_grads[users[p][0].second] = &params[p].grad;
+      continue;
+    }
+    auto slot = std::make_unique<Slot>();
+    slot->sources.reserve(users[p].size());
+    for (auto [i, k] : users[p]) {
+      slot->sources.emplace_back(params[p].grad.desc(), model_.engine());
+      steps_[i]->param_grads[k] = &slot->sources.back();
+    }
+    slot->prepare(params[p].grad, model_.engine());
+    param_slots_.push_back(std::move(slot));
+  }
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    Step& s = *steps_[i];
+    Bindings b;
+    for (size_t j = 0; j < nodes[i].inputs.size(); ++j)
+      b.inputs.push_back(s.converted[j].empty() ? &steps_[nodes[i].inputs[j]]->out : &s.converted[j]);
+    b.input_grads = s.input_grads;
+    b.output = &s.out;
+    b.output_grad = s.run_backward ? &s.out_grad : nullptr;
+    for (int p : nodes[i].params) b.params.push_back(&params[p].value);
+    b.param_grads = s.param_grads;
+    s.node->bind(b);
+  }
+}
+
+Tensor& Plan::input(int node) { return steps_[node]->out; }
+
+void Plan::forward(Mode mode, uint64_t seed) {
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    Step& s = *steps_[i];
+    for (size_t j = 0; j < s.convert.size(); ++j)
+      if (!s.converted[j].empty())
+        s.convert[j].execute(stream_, steps_[s.def->inputs[j]]->out.memory(), s.converted[j].memory());
+    // A frozen node computes as at inference (batch_norm uses its running statistics).
+    ExecContext ctx{stream_, s.def->trainable ? mode : Mode::eval, seed ^ ((i + 1) * 0x9E3779B97F4A7C15ull)};
+    s.node->forward(ctx);
+  }
+  stream_.wait();
+}
+
+void Plan::backward(uint64_t seed) {
+  for (size_t i = steps_.size(); i-- > 0;) {
+    Step& s = *steps_[i];
+    if (!s.run_backward) continue;
+    if (s.grad_in) s.grad_in->run(stream_);
+    ExecContext ctx{stream_, s.def->trainable ? Mode::train : Mode::eval, seed ^ ((i + 1) * 0x9E3779B97F4A7C15ull)};
+    s.node->backward(ctx);
+  }
+  stream_.wait();
+}
+
+void Plan::reduce_gradients() {
+  for (auto& slot : param_slots_) slot->run(stream_);
+  stream_.wait();
+}
+
+float Plan::loss() const {
+  if (model_.loss() < 0) throw Error("the graph has no loss node");
+  return steps_[model_.loss()]->out.data()[0];
+}
+
+const float* Plan::output(int node) {
+  Step& s = *steps_[node];
+  if (s.plain.empty()) return s.out.data();
+  s.to_plain.execute(stream_, s.out.memory(), s.plain.memory());
+  stream_.wait();
+  return s.plain.data();
+}
+
+std::vector<std::string> Plan::implementations() const {
+  std::vector<std::string> out;
+  for (const auto& s : steps_)
+    for (const auto& impl : s->node->implementations()) out.push_back(s->def->name + ": " + impl);
+  return out;
+}
+
+}  // namespace graphrun

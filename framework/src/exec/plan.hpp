@@ -1,0 +1,48 @@
+#pragma once
+// A model made executable for one batch size: nodes instantiated, primitives created,
+// every activation and gradient allocated once. A training step is forward(), backward()
+// (gradients per node), reduce_gradients() (sums over shared uses) and then the optimizer:
+// three separate stages, so that a data-parallel run can all-reduce in between.
+#include "graph/model.hpp"
+
+#include <graphrun/primitives.hpp>
+
+#include <memory>
+#include <vector>
+
+namespace graphrun {
+
+class Plan {
+ public:
+  Plan(Model& model, int64_t batch, bool verbose = false);
+  ~Plan();
+  Plan(const Plan&) = delete;
+  Plan& operator=(const Plan&) = delete;
+
+  int64_t batch() const { return batch_; }
+  // The plain tensor a graph input reads its batch from.
+  Tensor& input(int node);
+  void forward(Mode mode, uint64_t seed);
+  void backward(uint64_t seed);
+  void reduce_gradients();
+  // Loss value of the last forward pass (without regularisation).
+  float loss() const;
+  // A node's output of the last forward pass, plain (row-major), batch first.
+  const float* output(int node);
+  std::vector<std::string> implementations() const;
+
+ private:
+  struct Step;
+  struct Slot;
+  void plan_node(int id);
+  void plan_gradients();
+
+  Model& model_;
+  int64_t batch_;
+  bool verbose_;
+  dnnl::stream stream_;
+  std::vector<std::unique_ptr<Step>> steps_;
+  std::vector<std::unique_ptr<Slot>> param_slots_;
+};
+
+}  // namespace graphrun

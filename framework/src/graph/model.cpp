@@ -1,0 +1,275 @@
+#include "graph/model.hpp"
+
+#include "graph/initializers.hpp"
+
+#include <graphrun/error.hpp>
+
+#include <boost/graph/adjacency_list.hpp>
+#include <boost/graph/topological_sort.hpp>
+
+#include <algorithm>
+#include <functional>
+#include <set>
+
+namespace graphrun {
+namespace {
+
+std::string list(const std::vector<std::string>& names) {
+  std::string s;
+  for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
+  return s;
+}
+
+NodeDef from_layer(const LayerSpec& l, const std::string& name, const std::string& prefix, bool trainable) {
+  NodeDef d;
+  d.name = name;
+  d.op = l.op;
+  d.param_prefix = prefix;
+  d.input_names = l.inputs;
+  d.attrs = Attributes(name);
+  for (const auto& [k, v] : l.attrs.all()) d.attrs.set(k, v);
+  d.trainable = trainable && l.trainable;
+  d.where = l.where;
+  d.weights_file = l.weights_file;
+  d.weights_prefix = l.weights_prefix;
+  return d;
+}
+
+uint64_t hash_name(const std::string& s, uint64_t seed) {  // FNV-1a, stable across platforms
+  uint64_t h = 1469598103934665603ull ^ (seed * 0x9E3779B97F4A7C15ull);
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+}  // namespace
+
+Model::Model(GraphSpec spec, const Registry& registry, const dnnl::engine& engine)
+    : spec_(std::move(spec)), registry_(registry), engine_(engine) {
+  expand();
+  order();
+  infer_shapes();
+  create_params();
+}
+
+int Model::find(const std::string& name) const {
+  for (size_t i = 0; i < nodes_.size(); ++i)
+    if (nodes_[i].name == name) return static_cast<int>(i);
+  return -1;
+}
+
+std::vector<int> Model::graph_inputs() const {
+  std::vector<int> ids;
+  for (size_t i = 0; i < nodes_.size(); ++i)
+    if (!nodes_[i].feed.empty()) ids.push_back(static_cast<int>(i));
+  return ids;
+}
+
+bool Model::has_trainable_params() const {
+  return std::any_of(params_.begin(), params_.end(), [](const Parameter& p) { return p.trainable; });
+}
+
+// Graph inputs become input nodes; each use of a tower becomes a chain of its own nodes
+// whose parameter prefix is the tower's, so every use shares the same tensors.
+void Model::expand() {
+  std::set<std::string> names;
+  auto add = [&](NodeDef d) {
+    if (!names.insert(d.name).second) throw Error(d.where + ": node '" + d.name + "' is defined twice");
+    nodes_.push_back(std::move(d));
+  };
+  for (const auto& in : spec_.inputs) {
+    NodeDef d;
+    d.name = in.name;
+    d.op = "input";
+    d.attrs = Attributes(in.name);
+    Attributes::Value shape{{}, true, in.where};
+    for (auto v : in.shape) shape.items.push_back(std::to_string(v));
+    d.attrs.set("shape", shape);
+    d.trainable = false;
+    d.where = in.where;
+    d.feed = in.feed;
+    add(std::move(d));
+  }
+  std::map<std::string, std::string> alias;  // tower-use name -> its last node
+  for (const auto& l : spec_.nodes) {
+    if (l.tower.empty()) {
+      add(from_layer(l, l.name, l.name, true));
+      continue;
+    }
+    auto t = spec_.towers.find(l.tower);
+    if (t == spec_.towers.end()) {
+      std::vector<std::string> known;
+      for (const auto& [n, _] : spec_.towers) known.push_back(n);
+      throw Error(l.where + ": node '" + l.name + "' uses tower '" + l.tower + "', which is not defined (towers: " +
+                  (known.empty() ? "none" : list(known)) + ")");
+    }
+    if (l.inputs.size() != 1) throw Error(l.where + ": node '" + l.name + "': a tower use takes exactly one 'input'");
+    std::string prev = l.inputs[0];
+    for (const auto& layer : t->second.layers) {
+      NodeDef d = from_layer(layer, l.name + "/" + layer.name, l.tower + "/" + layer.name,
+                             t->second.trainable && l.trainable);
+      d.input_names = {prev};
+      if (d.weights_file.empty()) d.weights_file = t->second.weights_file, d.weights_prefix = t->second.weights_prefix;
+      if (!l.weights_file.empty()) d.weights_file = l.weights_file, d.weights_prefix = l.weights_prefix;
+      prev = d.name;
+      add(std::move(d));
+    }
+    alias[l.name] = prev;
+    if (!names.insert(l.name).second) throw Error(l.where + ": node '" + l.name + "' is defined twice");
+  }
+  std::map<std::string, int> index;
+  for (size_t i = 0; i < nodes_.size(); ++i) index[nodes_[i].name] = static_cast<int>(i);
+  auto resolve = [&](const std::string& name) {
+    auto a = alias.find(name);
+    auto it = index.find(a == alias.end() ? name : a->second);
+    return it == index.end() ? -1 : it->second;
+  };
+  for (auto& d : nodes_) {
+    for (const auto& in : d.input_names) {
+      int id = resolve(in);
+      if (id < 0) {
+        std::vector<std::string> known;
+        for (const auto& i : spec_.inputs) known.push_back(i.name);
+        for (const auto& l : spec_.nodes) known.push_back(l.name);
+        throw Error(d.where + ": node '" + d.name + "': input '" + in + "' does not exist (inputs and nodes: " + list(known) + ")");
+      }
+      d.inputs.push_back(id);
+    }
+  }
+  output_ = resolve(spec_.output);
+  if (output_ < 0) throw Error(spec_.file + ": output '" + spec_.output + "' is not a node of the graph");
+  if (!spec_.loss.empty()) {
+    loss_ = resolve(spec_.loss);
+    if (loss_ < 0) throw Error(spec_.file + ": loss '" + spec_.loss + "' is not a node of the graph");
+  }
+}
+
+// Boost.Graph topological sort; a cycle is reported with the nodes on it.
+void Model::order() {
+  using G = boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS>;
+  G g(nodes_.size());
+  for (size_t i = 0; i < nodes_.size(); ++i)
+    for (int in : nodes_[i].inputs) boost::add_edge(in, i, g);
+  std::vector<size_t> reversed;
+  try {
+    boost::topological_sort(g, std::back_inserter(reversed));
+  } catch (const boost::not_a_dag&) {
+    std::vector<int> state(nodes_.size(), 0), stack;
+    std::vector<std::string> cycle;
+    std::function<bool(int)> dfs = [&](int v) {
+      state[v] = 1;
+      stack.push_back(v);
+      for (int in : nodes_[v].inputs) {
+        if (state[in] == 1) {
+          auto it = std::find(stack.begin(), stack.end(), in);
+          for (; it != stack.end(); ++it) cycle.push_back(nodes_[*it].name);
+          cycle.push_back(nodes_[in].name);
+          return true;
+        }
+        if (state[in] == 0 && dfs(in)) return true;
+      }
+      state[v] = 2;
+      stack.pop_back();
+      return false;
+    };
+    for (size_t v = 0; v < nodes_.size() && cycle.empty(); ++v)
+      if (state[v] == 0) dfs(static_cast<int>(v));
+    std::string path;
+    for (auto it = cycle.rbegin(); it != cycle.rend(); ++it) path += (path.empty() ? "" : " -> ") + *it;
+    throw Error(spec_.file + ": the graph has a cycle: " + path);
+  }
+  std::vector<int> position(nodes_.size());
+  std::vector<NodeDef> sorted;
+  for (auto it = reversed.rbegin(); it != reversed.rend(); ++it) {
+    position[*it] = static_cast<int>(sorted.size());
+    sorted.push_back(std::move(nodes_[*it]));
+  }
+  for (auto& d : sorted)
+    for (int& in : d.inputs) in = position[in];
+  output_ = position[output_];
+  if (loss_ >= 0) loss_ = position[loss_];
+  nodes_ = std::move(sorted);
+}
+
+void Model::infer_shapes() {
+  for (auto& d : nodes_) {
+    d.info = registry_.find(d.op);
+    if (!d.info) {
+      std::string known;
+      for (const auto& [name, _] : registry_.ops()) known += (known.empty() ? "" : ", ") + name;
+      throw Error(d.where + ": node '" + d.name + "': unknown op '" + d.op + "' (did you mean '" +
+                  registry_.nearest(d.op) + "'? known ops: " + known + ")");
+    }
+    const int n = static_cast<int>(d.inputs.size());
+    if (n < d.info->min_inputs || (d.info->max_inputs >= 0 && n > d.info->max_inputs)) {
+      std::string expected = d.info->min_inputs == d.info->max_inputs ? std::to_string(d.info->min_inputs)
+                             : d.info->max_inputs < 0 ? "at least " + std::to_string(d.info->min_inputs)
+                             : std::to_string(d.info->min_inputs) + " to " + std::to_string(d.info->max_inputs);
+      throw Error(d.where + ": node '" + d.name + "' (" + d.op + ") takes " + expected + " input(s), got " + std::to_string(n));
+    }
+    std::set<std::string> allowed;
+    for (const auto& a : d.info->attrs) allowed.insert(a.name);
+    for (const auto& [k, v] : d.attrs.all()) {
+      if (!allowed.count(k)) {
+        std::vector<std::string> names(allowed.begin(), allowed.end());
+        throw Error((v.where.empty() ? d.where : v.where) + ": node '" + d.name + "' (" + d.op + "): unknown attribute '" + k +
+                    "' (" + d.op + " takes: " + (names.empty() ? "no attributes" : list(names)) + ")");
+      }
+    }
+    for (int in : d.inputs) d.input_shapes.push_back(nodes_[in].shape);
+    std::unique_ptr<Node> node;
+    try {
+      node = d.info->make(d.attrs);
+      d.shape = node->infer(d.input_shapes);
+      d.specs = node->params(d.input_shapes);
+    } catch (const Error& e) {
+      std::string inputs;
+      for (size_t i = 0; i < d.inputs.size(); ++i)
+        inputs += (i ? ", " : "") + nodes_[d.inputs[i]].name + " " + to_string(nodes_[d.inputs[i]].shape);
+      throw Error(d.where + ": node '" + d.name + "' (" + d.op + ")" + (inputs.empty() ? "" : " with inputs " + inputs) +
+                  ": " + e.what());
+    }
+  }
+}
+
+void Model::create_params() {
+  for (auto& d : nodes_) {
+    for (const auto& s : d.specs) {
+      const std::string name = d.param_prefix + "/" + s.name;
+      auto it = param_index_.find(name);
+      if (it != param_index_.end()) {  // a shared tower: same tensor, checked shape
+        Parameter& p = params_[it->second];
+        if (p.spec.dims != s.dims)
+          throw Error(d.where + ": node '" + d.name + "' shares parameter '" + name + "' of shape " + to_string(p.spec.dims) +
+                      " but needs shape " + to_string(s.dims) + " (its inputs differ between uses of the tower)");
+        p.trainable = p.trainable && d.trainable;
+        p.uses++;
+        d.params.push_back(it->second);
+        continue;
+      }
+      Parameter p;
+      p.name = name;
+      p.spec = s;
+      p.trainable = d.trainable && s.kind == ParamSpec::Kind::weight;
+      p.init = d.attrs.text(s.name + "_initializer", s.default_init);
+      try {
+        check_initializer(p.init);
+      } catch (const Error& e) {
+        throw Error(d.where + ": node '" + d.name + "': " + e.what());
+      }
+      p.l2 = d.attrs.number(s.name + "_l2", 0.0);
+      p.value = Tensor(plain_desc(s.dims), engine_);
+      p.uses = 1;
+      param_index_[name] = static_cast<int>(params_.size());
+      d.params.push_back(static_cast<int>(params_.size()));
+      params_.push_back(std::move(p));
+    }
+  }
+  for (auto& p : params_)
+    if (p.trainable) p.grad = Tensor(plain_desc(p.spec.dims), engine_);
+}
+
+void Model::initialize(uint64_t seed) {
+  for (auto& p : params_) graphrun::initialize(p.value, p.init, p.spec, hash_name(p.name, seed));
+}
+
+}  // namespace graphrun

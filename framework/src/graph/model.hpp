@@ -1,0 +1,78 @@
+#pragma once
+// A graph file turned into checked nodes in execution order, with its parameters.
+#include "graph/spec.hpp"
+
+#include <graphrun/node.hpp>
+#include <graphrun/registry.hpp>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace graphrun {
+
+struct Parameter {
+  std::string name;  // "encoder/dense_1/kernel"
+  ParamSpec spec;
+  Tensor value;
+  Tensor grad;       // empty when not trainable
+  bool trainable = true;
+  double l2 = 0;
+  std::string init;
+  int uses = 0;      // nodes that use it (shared towers: more than one)
+};
+
+struct NodeDef {
+  std::string name;       // "a/dense_1"
+  std::string op;
+  std::string param_prefix;  // "encoder/dense_1": every use of a tower shares it
+  std::vector<std::string> input_names;
+  std::vector<int> inputs;   // indices into Model::nodes
+  Attributes attrs;
+  bool trainable = true;
+  std::string where;
+  const OpInfo* info = nullptr;
+  Shape shape;               // per-sample output shape
+  std::vector<Shape> input_shapes;
+  std::vector<ParamSpec> specs;
+  std::vector<int> params;   // indices into Model::params
+  std::string feed;          // graph inputs: the batch field that fills it
+  std::string weights_file, weights_prefix;
+};
+
+class Model {
+ public:
+  Model(GraphSpec spec, const Registry& registry, const dnnl::engine& engine);
+
+  const GraphSpec& spec() const { return spec_; }
+  const Registry& registry() const { return registry_; }
+  const dnnl::engine& engine() const { return engine_; }
+  const std::vector<NodeDef>& nodes() const { return nodes_; }  // topological order
+  std::vector<Parameter>& params() { return params_; }
+  const std::vector<Parameter>& params() const { return params_; }
+  int output() const { return output_; }
+  int loss() const { return loss_; }  // -1 when the graph has no loss (inference only)
+  int find(const std::string& name) const;
+  std::vector<int> graph_inputs() const;
+  bool has_trainable_params() const;
+
+  // Fresh values from every parameter's initialiser (deterministic in seed).
+  void initialize(uint64_t seed);
+
+ private:
+  void expand();
+  void order();
+  void infer_shapes();
+  void create_params();
+
+  GraphSpec spec_;
+  const Registry& registry_;
+  dnnl::engine engine_;
+  std::vector<NodeDef> nodes_;
+  std::vector<Parameter> params_;
+  std::map<std::string, int> param_index_;
+  int output_ = -1, loss_ = -1;
+};
+
+}  // namespace graphrun

@@ -1,0 +1,277 @@
+#include "graph/spec.hpp"
+
+#include <graphrun/error.hpp>
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace graphrun {
+namespace {
+
+// Positions and messages for one file. yaml-cpp marks are 0-based; we print 1-based.
+struct Ctx {
+  std::string file;
+  std::string at(const YAML::Node& n) const {
+    const YAML::Mark m = n.Mark();
+    if (m.line < 0) return file;
+    return file + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+  }
+  [[noreturn]] void fail(const YAML::Node& n, const std::string& what) const { throw Error(at(n) + ": " + what); }
+
+  std::string scalar(const YAML::Node& parent, const std::string& key, const std::string& what) const {
+    const YAML::Node v = parent[key];
+    if (!v) fail(parent, what + ": missing '" + key + "'");
+    if (!v.IsScalar()) fail(v, what + ": '" + key + "' must be a single value");
+    return v.Scalar();
+  }
+  template <typename T>
+  T value(const YAML::Node& parent, const std::string& key, T fallback, const std::string& what) const {
+    const YAML::Node v = parent[key];
+    if (!v) return fallback;
+    try {
+      return v.as<T>();
+    } catch (const YAML::Exception&) {
+      fail(v, what + ": '" + key + "' has the wrong type (got '" + (v.IsScalar() ? v.Scalar() : "a list or map") + "')");
+    }
+  }
+  void only_keys(const YAML::Node& map, const std::set<std::string>& allowed, const std::string& what) const {
+    if (!map.IsMap()) fail(map, what + " must be a map");
+    for (const auto& kv : map) {
+      const std::string k = kv.first.Scalar();
+      if (!allowed.count(k)) {
+        std::string list;
+        for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+        fail(kv.first, what + ": unknown key '" + k + "' (expected one of: " + list + ")");
+      }
+    }
+  }
+};
+
+Shape parse_shape(const Ctx& c, const YAML::Node& n, const std::string& what) {
+  if (!n || !n.IsSequence() || n.size() == 0) c.fail(n ? n : YAML::Node(), what + ": 'shape' must be a list such as [784]");
+  Shape s;
+  for (const auto& d : n) {
+    int64_t v = 0;
+    try {
+      v = d.as<int64_t>();
+    } catch (const YAML::Exception&) {
+      c.fail(d, what + ": shape entries must be positive integers");
+    }
+    if (v <= 0) c.fail(d, what + ": shape entries must be positive integers");
+    s.push_back(v);
+  }
+  return s;
+}
+
+Attributes::Value attr_value(const Ctx& c, const YAML::Node& v, const std::string& what) {
+  Attributes::Value out;
+  out.where = c.at(v);
+  if (v.IsScalar()) {
+    out.items = {v.Scalar()};
+  } else if (v.IsSequence()) {
+    out.is_list = true;
+    for (const auto& item : v) {
+      if (!item.IsScalar()) c.fail(item, what + ": list attributes hold plain values");
+      out.items.push_back(item.Scalar());
+    }
+  } else {
+    c.fail(v, what + ": attribute values are numbers, words or lists");
+  }
+  return out;
+}
+
+const std::set<std::string> kReservedNodeKeys = {"op", "input", "inputs", "tower", "trainable", "weights", "weights_prefix", "name"};
+
+LayerSpec parse_layer(const Ctx& c, const YAML::Node& n, const std::string& name, const std::string& what) {
+  if (!n.IsMap()) c.fail(n, what + " must be a map such as {op: dense, units: 128}");
+  LayerSpec l;
+  l.name = name;
+  l.where = c.at(n);
+  l.attrs = Attributes(name);
+  if (n["tower"]) {
+    l.tower = c.scalar(n, "tower", what);
+    if (n["op"]) c.fail(n["op"], what + ": a node is either a tower use or an op, not both");
+  } else {
+    l.op = c.scalar(n, "op", what);
+  }
+  if (n["input"] && n["inputs"]) c.fail(n, what + ": give 'input' or 'inputs', not both");
+  if (n["input"]) l.inputs.push_back(c.scalar(n, "input", what));
+  if (n["inputs"]) {
+    const YAML::Node ins = n["inputs"];
+    if (!ins.IsSequence()) c.fail(ins, what + ": 'inputs' must be a list of node names");
+    for (const auto& i : ins) l.inputs.push_back(i.as<std::string>());
+  }
+  l.trainable = c.value<bool>(n, "trainable", true, what);
+  if (n["weights"]) l.weights_file = c.scalar(n, "weights", what);
+  if (n["weights_prefix"]) l.weights_prefix = c.scalar(n, "weights_prefix", what);
+  for (const auto& kv : n) {
+    const std::string k = kv.first.Scalar();
+    if (!kReservedNodeKeys.count(k)) l.attrs.set(k, attr_value(c, kv.second, what + " attribute '" + k + "'"));
+  }
+  return l;
+}
+
+SplitSpec parse_split(const Ctx& c, const YAML::Node& n, const std::string& what) {
+  SplitSpec s;
+  if (!n) return s;
+  c.only_keys(n, {"split", "range", "fraction"}, what);
+  s.present = true;
+  s.split = c.value<std::string>(n, "split", "train", what);
+  if (s.split != "train" && s.split != "test") c.fail(n["split"], what + ": 'split' must be train or test");
+  if (n["range"]) {
+    auto r = c.value<std::vector<int64_t>>(n, "range", {}, what);
+    if (r.size() != 2 || r[0] < 0 || r[1] <= r[0]) c.fail(n["range"], what + ": 'range' must be [begin, end) with 0 <= begin < end");
+    s.begin = r[0], s.end = r[1];
+  }
+  if (n["fraction"]) {
+    auto f = c.value<std::vector<double>>(n, "fraction", {}, what);
+    if (f.size() != 2 || f[0] < 0 || f[1] > 1 || f[1] <= f[0]) c.fail(n["fraction"], what + ": 'fraction' must be [from, to] within [0, 1]");
+    s.from = f[0], s.to = f[1];
+  }
+  return s;
+}
+
+DataSpec parse_data(const Ctx& c, const YAML::Node& n) {
+  DataSpec d;
+  if (!n) return d;
+  c.only_keys(n, {"format", "path", "pairs", "train", "validation", "test"}, "data");
+  d.present = true;
+  d.where = c.at(n);
+  d.format = c.value<std::string>(n, "format", "idx", "data");
+  if (d.format != "idx") c.fail(n["format"], "data: format '" + d.format + "' is not supported (supported: idx)");
+  d.path = c.scalar(n, "path", "data");
+  if (const YAML::Node p = n["pairs"]) {
+    c.only_keys(p, {"strategy", "same_weight", "other_weight", "same_label"}, "data.pairs");
+    d.strategy = c.scalar(p, "strategy", "data.pairs");
+    d.same_weight = c.value<double>(p, "same_weight", 0.9, "data.pairs");
+    d.other_weight = c.value<double>(p, "other_weight", 0.1, "data.pairs");
+    d.same_label = c.value<float>(p, "same_label", 1.f, "data.pairs");
+    if (d.same_label != 0.f && d.same_label != 1.f) c.fail(p["same_label"], "data.pairs: same_label must be 0 or 1");
+  }
+  d.train = parse_split(c, n["train"], "data.train");
+  d.validation = parse_split(c, n["validation"], "data.validation");
+  d.test = parse_split(c, n["test"], "data.test");
+  if (!d.train.present) c.fail(n, "data: missing 'train' (e.g. train: {split: train})");
+  return d;
+}
+
+TrainSpec parse_train(const Ctx& c, const YAML::Node& n) {
+  TrainSpec t;
+  if (!n) return t;
+  c.only_keys(n, {"optimizer", "batch_size", "epochs", "steps_per_epoch", "eval_batch_size", "seed", "threads"}, "train");
+  t.where = c.at(n);
+  if (const YAML::Node o = n["optimizer"]) {
+    if (o.IsScalar()) {
+      t.optimizer = o.Scalar();
+    } else {
+      if (!o.IsMap()) c.fail(o, "train.optimizer must be a name or a map such as {name: rmsprop, learning_rate: 0.001}");
+      t.optimizer = c.scalar(o, "name", "train.optimizer");
+      for (const auto& kv : o) {
+        const std::string k = kv.first.Scalar();
+        if (k == "name") continue;
+        try {
+          t.optimizer_args[k] = kv.second.as<double>();
+        } catch (const YAML::Exception&) {
+          c.fail(kv.second, "train.optimizer: '" + k + "' must be a number");
+        }
+      }
+    }
+  }
+  t.batch_size = c.value<int64_t>(n, "batch_size", 32, "train");
+  t.epochs = c.value<int64_t>(n, "epochs", 1, "train");
+  t.steps_per_epoch = c.value<int64_t>(n, "steps_per_epoch", 0, "train");
+  t.eval_batch_size = c.value<int64_t>(n, "eval_batch_size", 0, "train");
+  t.seed = c.value<uint64_t>(n, "seed", 0, "train");
+  t.threads = c.value<int>(n, "threads", 0, "train");
+  if (t.batch_size <= 0) c.fail(n["batch_size"], "train: batch_size must be positive");
+  if (t.epochs < 0) c.fail(n["epochs"], "train: epochs must not be negative");
+  if (t.steps_per_epoch < 0 || t.eval_batch_size < 0) c.fail(n, "train: steps_per_epoch and eval_batch_size must not be negative");
+  return t;
+}
+
+}  // namespace
+
+GraphSpec parse_graph_spec(const std::string& text, const std::string& file_name) {
+  Ctx c{file_name};
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    throw Error(file_name + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
+                ": malformed YAML: " + e.msg);
+  }
+  if (!root.IsMap()) throw Error(file_name + ": a graph file is a YAML map with name, inputs, nodes, output, ...");
+  c.only_keys(root, {"name", "inputs", "towers", "nodes", "output", "loss", "data", "train"}, "graph");
+
+  GraphSpec g;
+  g.file = file_name;
+  g.name = c.scalar(root, "name", "graph");
+
+  const YAML::Node inputs = root["inputs"];
+  if (!inputs || !inputs.IsMap() || inputs.size() == 0) c.fail(inputs ? inputs : root, "graph: 'inputs' must map input names to {shape: [...]}");
+  for (const auto& kv : inputs) {
+    const std::string name = kv.first.Scalar();
+    const std::string what = "input '" + name + "'";
+    c.only_keys(kv.second, {"shape", "feed", "role"}, what);
+    InputSpec in{name, parse_shape(c, kv.second["shape"], what), c.value<std::string>(kv.second, "feed", name, what), c.at(kv.first)};
+    static const std::set<std::string> feeds = {"left", "right", "image", "label", "class"};
+    if (!feeds.count(in.feed))
+      c.fail(kv.second["feed"] ? kv.second["feed"] : kv.first,
+             what + ": feed '" + in.feed + "' is not a batch field (left, right, image, label, class); set feed: explicitly");
+    g.inputs.push_back(in);
+  }
+
+  if (const YAML::Node towers = root["towers"]) {
+    if (!towers.IsMap()) c.fail(towers, "graph: 'towers' must map tower names to lists of layers");
+    for (const auto& kv : towers) {
+      TowerSpec t;
+      t.name = kv.first.Scalar();
+      t.where = c.at(kv.first);
+      YAML::Node layers = kv.second;
+      if (layers.IsMap()) {  // {trainable: false, weights: FILE, layers: [...]}
+        c.only_keys(layers, {"layers", "trainable", "weights", "weights_prefix"}, "tower '" + t.name + "'");
+        t.trainable = c.value<bool>(layers, "trainable", true, "tower '" + t.name + "'");
+        t.weights_file = c.value<std::string>(layers, "weights", "", "tower '" + t.name + "'");
+        t.weights_prefix = c.value<std::string>(layers, "weights_prefix", "", "tower '" + t.name + "'");
+        layers.reset(kv.second["layers"]);
+      }
+      if (!layers || !layers.IsSequence() || layers.size() == 0)
+        c.fail(kv.first, "tower '" + t.name + "' must be a non-empty list of layers");
+      std::map<std::string, int> op_counts;
+      for (const auto& layer : layers) {
+        if (!layer.IsMap() || !layer["op"]) c.fail(layer, "tower '" + t.name + "': each layer is a map with an 'op'");
+        std::string op = layer["op"].Scalar();
+        std::string lname = layer["name"] ? layer["name"].Scalar() : op + "_" + std::to_string(++op_counts[op]);
+        LayerSpec l = parse_layer(c, layer, lname, "tower '" + t.name + "' layer '" + lname + "'");
+        if (!l.inputs.empty()) c.fail(layer, "tower '" + t.name + "': layers are chained in order and take no 'input'");
+        t.layers.push_back(std::move(l));
+      }
+      g.towers[t.name] = std::move(t);
+    }
+  }
+
+  const YAML::Node nodes = root["nodes"];
+  if (!nodes || !nodes.IsMap() || nodes.size() == 0) c.fail(nodes ? nodes : root, "graph: 'nodes' must map node names to nodes");
+  for (const auto& kv : nodes) {
+    const std::string name = kv.first.Scalar();
+    g.nodes.push_back(parse_layer(c, kv.second, name, "node '" + name + "'"));
+  }
+  g.output = c.scalar(root, "output", "graph");
+  g.loss = c.value<std::string>(root, "loss", "", "graph");
+  g.data = parse_data(c, root["data"]);
+  g.train = parse_train(c, root["train"]);
+  return g;
+}
+
+GraphSpec load_graph_spec(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) throw Error(path + ": cannot open the graph file");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return parse_graph_spec(ss.str(), path);
+}
+
+}  // namespace graphrun

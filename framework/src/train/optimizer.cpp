@@ -1,0 +1,152 @@
+#include "train/optimizer.hpp"
+
+#include <graphrun/error.hpp>
+
+#include <cmath>
+#include <set>
+
+namespace graphrun {
+namespace {
+
+double arg(const std::map<std::string, double>& args, const std::string& key, double fallback) {
+  auto it = args.find(key);
+  return it == args.end() ? fallback : it->second;
+}
+
+class Sgd : public Optimizer {
+ public:
+  Sgd(double lr, double momentum, bool nesterov) : Optimizer(lr), momentum_(momentum), nesterov_(nesterov) {}
+  std::vector<std::string> slot_names() const override { return {"momentum"}; }
+  void update(float* w, const float* g, std::vector<std::vector<float>>& s, size_t n) override {
+    float* v = s[0].data();
+    const float lr = float(lr_), mu = float(momentum_);
+    for (size_t i = 0; i < n; ++i) {
+      v[i] = mu * v[i] - lr * g[i];
+      w[i] += nesterov_ ? mu * v[i] - lr * g[i] : v[i];
+    }
+  }
+
+ private:
+  double momentum_;
+  bool nesterov_;
+};
+
+class Adam : public Optimizer {
+ public:
+  Adam(double lr, double b1, double b2, double eps) : Optimizer(lr), b1_(b1), b2_(b2), eps_(eps) {}
+  std::vector<std::string> slot_names() const override { return {"m", "v"}; }
+  void update(float* w, const float* g, std::vector<std::vector<float>>& s, size_t n) override {
+    float* m = s[0].data();
+    float* v = s[1].data();
+    const double t = double(iterations_);
+    const float lr_t = float(lr_ * std::sqrt(1 - std::pow(b2_, t)) / (1 - std::pow(b1_, t)));
+    const float b1 = float(b1_), b2 = float(b2_);
+    const float eps = float(eps_);  // added to sqrt(v) as TensorFlow's ApplyAdam does
+    for (size_t i = 0; i < n; ++i) {
+      m[i] = b1 * m[i] + (1 - b1) * g[i];
+      v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
+      w[i] -= lr_t * m[i] / (std::sqrt(v[i]) + eps);
+    }
+  }
+
+ private:
+  double b1_, b2_, eps_;
+};
+
+class RmsProp : public Optimizer {
+ public:
+  RmsProp(double lr, double rho, double momentum, double eps) : Optimizer(lr), rho_(rho), momentum_(momentum), eps_(eps) {}
+  std::vector<std::string> slot_names() const override { return {"rms", "momentum"}; }
+  void update(float* w, const float* g, std::vector<std::vector<float>>& s, size_t n) override {
+    float* ms = s[0].data();
+    float* mom = s[1].data();
+    const float lr = float(lr_), rho = float(rho_), mu = float(momentum_), eps = float(eps_);
+    // TensorFlow's ApplyRMSProp: epsilon inside the square root.
+    for (size_t i = 0; i < n; ++i) {
+      ms[i] = rho * ms[i] + (1 - rho) * g[i] * g[i];
+      mom[i] = mu * mom[i] + lr * g[i] / std::sqrt(ms[i] + eps);
+      w[i] -= mom[i];
+    }
+  }
+
+ private:
+  double rho_, momentum_, eps_;
+};
+
+}  // namespace
+
+void Optimizer::ensure_slots(const std::vector<Parameter>& params) {
+  if (slots_.size() == params.size()) return;
+  slots_.assign(params.size(), {});
+  for (size_t p = 0; p < params.size(); ++p)
+    if (params[p].trainable)
+      slots_[p].assign(slot_names().size(), std::vector<float>(size_t(volume(params[p].spec.dims)), 0.f));
+}
+
+void Optimizer::step(std::vector<Parameter>& params) {
+  ensure_slots(params);
+  ++iterations_;
+  for (size_t p = 0; p < params.size(); ++p) {
+    Parameter& prm = params[p];
+    if (!prm.trainable) continue;
+    float* w = prm.value.data();
+    float* g = prm.grad.data();
+    const size_t n = size_t(volume(prm.spec.dims));
+    if (prm.l2 > 0) {
+      const float k = float(2 * prm.l2);
+      for (size_t i = 0; i < n; ++i) g[i] += k * w[i];
+    }
+    update(w, g, slots_[p], n);
+  }
+}
+
+std::map<std::string, std::vector<float>*> Optimizer::state(const std::vector<Parameter>& params) {
+  ensure_slots(params);
+  std::map<std::string, std::vector<float>*> out;
+  const auto names = slot_names();
+  for (size_t p = 0; p < params.size(); ++p)
+    for (size_t s = 0; s < slots_[p].size(); ++s) out[params[p].name + "/" + names[s]] = &slots_[p][s];
+  return out;
+}
+
+std::unique_ptr<Optimizer> make_optimizer(const std::string& name, const std::map<std::string, double>& args) {
+  std::set<std::string> allowed;
+  std::unique_ptr<Optimizer> opt;
+  if (name == "sgd") {
+    allowed = {"learning_rate", "momentum", "nesterov"};
+    opt = std::make_unique<Sgd>(arg(args, "learning_rate", 0.01), arg(args, "momentum", 0.0), arg(args, "nesterov", 0) != 0);
+  } else if (name == "adam") {
+    allowed = {"learning_rate", "beta_1", "beta_2", "epsilon"};
+    opt = std::make_unique<Adam>(arg(args, "learning_rate", 0.001), arg(args, "beta_1", 0.9), arg(args, "beta_2", 0.999),
+                                 arg(args, "epsilon", 1e-7));
+  } else if (name == "rmsprop") {
+    allowed = {"learning_rate", "rho", "momentum", "epsilon"};
+    opt = std::make_unique<RmsProp>(arg(args, "learning_rate", 0.001), arg(args, "rho", 0.9), arg(args, "momentum", 0.0),
+                                    arg(args, "epsilon", 1e-7));
+  } else {
+    throw Error("unknown optimizer '" + name + "' (known: sgd, adam, rmsprop)");
+  }
+  for (const auto& [k, v] : args) {
+    if (!allowed.count(k)) {
+      std::string list;
+      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+      throw Error("optimizer " + name + ": unknown setting '" + k + "' (known: " + list + ")");
+    }
+    if (k == "learning_rate" && v <= 0) throw Error("optimizer " + name + ": learning_rate must be positive");
+  }
+  return opt;
+}
+
+double regularization_loss(const std::vector<Parameter>& params) {
+  double total = 0;
+  for (const auto& p : params) {
+    if (p.l2 <= 0) continue;
+    const float* w = p.value.data();
+    double s = 0;
+    for (int64_t i = 0; i < volume(p.spec.dims); ++i) s += double(w[i]) * w[i];
+    total += p.l2 * s;
+  }
+  return total;
+}
+
+}  // namespace graphrun

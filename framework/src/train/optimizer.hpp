@@ -1,0 +1,42 @@
+#pragma once
+// SGD (momentum), Adam and RMSprop with Keras's defaults and update rules.
+#include "graph/model.hpp"
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace graphrun {
+
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+  // Adds L2 gradients, then updates every trainable parameter in place.
+  void step(std::vector<Parameter>& params);
+  // Per-parameter state tensors ("m", "v", ...) for checkpoints, keyed "<param>/<slot>".
+  std::map<std::string, std::vector<float>*> state(const std::vector<Parameter>& params);
+  int64_t iterations() const { return iterations_; }
+  void set_iterations(int64_t t) { iterations_ = t; }
+  double learning_rate() const { return lr_; }
+
+ protected:
+  explicit Optimizer(double lr) : lr_(lr) {}
+  virtual std::vector<std::string> slot_names() const = 0;
+  virtual void update(float* w, const float* g, std::vector<std::vector<float>>& slots, size_t n) = 0;
+  double lr_;
+  int64_t iterations_ = 0;
+
+ private:
+  std::vector<std::vector<std::vector<float>>> slots_;  // [param][slot][element]
+  void ensure_slots(const std::vector<Parameter>& params);
+};
+
+// name: sgd | adam | rmsprop; args override the Keras defaults (learning_rate, momentum,
+// beta_1, beta_2, rho, epsilon). Unknown names or arguments throw Error.
+std::unique_ptr<Optimizer> make_optimizer(const std::string& name, const std::map<std::string, double>& args);
+
+// Sum of l2 * ||w||^2 over parameters, the regularisation term Keras adds to the loss.
+double regularization_loss(const std::vector<Parameter>& params);
+
+}  // namespace graphrun

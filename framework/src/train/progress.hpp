@@ -1,0 +1,20 @@
+#pragma once
+// Per-epoch progress on stderr: a live bar on a terminal, one line per epoch otherwise.
+#include <chrono>
+#include <cstdint>
+
+namespace graphrun {
+
+class Progress {
+ public:
+  Progress(bool enabled, int64_t epoch, int64_t epochs, int64_t steps);
+  void update(int64_t step, double loss, double accuracy);
+  void finish(double loss, double accuracy, bool has_val, double val_loss, double val_accuracy, double seconds);
+
+ private:
+  bool enabled_, live_;
+  int64_t epoch_, epochs_, steps_;
+  std::chrono::steady_clock::time_point start_, last_;
+};
+
+}  // namespace graphrun

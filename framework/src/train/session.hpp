@@ -1,0 +1,75 @@
+#pragma once
+// One graph with its data, plans, optimizer and run folder: what `graphrun train`,
+// `graphrun eval` and the tests drive.
+#include "data/batches.hpp"
+#include "exec/plan.hpp"
+#include "graph/model.hpp"
+#include "train/metrics.hpp"
+#include "train/optimizer.hpp"
+
+#include <graphrun/plugin_loader.hpp>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace graphrun {
+
+struct SessionOptions {
+  std::string out_dir;              // default runs/<graph name>
+  std::optional<uint64_t> seed;     // overrides train.seed
+  std::optional<int64_t> epochs;    // overrides train.epochs
+  std::string data_path;            // overrides data.path
+  bool verbose = false;             // log primitives and their implementations
+  bool progress = true;             // per-epoch progress output on stderr
+};
+
+struct EpochRecord {
+  int64_t epoch;
+  double loss, accuracy, val_loss, val_accuracy, seconds;
+  bool has_validation;
+};
+
+class Session {
+ public:
+  Session(const std::string& graph_path, const Registry& registry, SessionOptions options);
+  ~Session();
+
+  Model& model() { return *model_; }
+  const GraphSpec& spec() const { return model_->spec(); }
+  uint64_t seed() const { return seed_; }
+
+  // Trains for the configured epochs; writes history.csv and weights.safetensors.
+  std::vector<EpochRecord> train();
+  // Scores a split ("train", "validation" or "test") in evaluation mode.
+  Metrics evaluate(const std::string& split);
+
+  void save_weights(const std::string& path);
+  // Loads every parameter (and optimizer state when present) from a checkpoint written
+  // for this graph; a missing tensor or a shape mismatch throws Error naming both shapes.
+  void load_weights(const std::string& path);
+  std::string out_dir() const { return out_dir_; }
+
+ private:
+  struct Split;
+  Split& split(const std::string& name);
+  Plan& plan(int64_t batch);
+  void feed(Plan& plan, const data::Batch& batch);
+  Metrics new_metrics() const;
+  void load_node_weights();
+
+  SessionOptions options_;
+  uint64_t seed_ = 0;
+  dnnl::engine engine_;
+  std::unique_ptr<Model> model_;
+  std::unique_ptr<Optimizer> optimizer_;
+  std::map<int64_t, std::unique_ptr<Plan>> plans_;
+  std::map<std::string, data::ImageSet> sets_;  // "train" / "test" as read from disk
+  std::map<std::string, std::unique_ptr<Split>> splits_;
+  std::string out_dir_;
+  int64_t step_ = 0;
+};
+
+}  // namespace graphrun

@@ -1,0 +1,127 @@
+#include "commands.hpp"
+
+#include "train/session.hpp"
+#include "train/threads.hpp"
+
+#include <graphrun/error.hpp>
+#include <graphrun/plugin_loader.hpp>
+
+#include <cstdio>
+#include <fstream>
+
+namespace graphrun::cli {
+namespace {
+
+SessionOptions session_options(const Options& opt) {
+  SessionOptions s;
+  s.out_dir = opt.out;
+  s.seed = opt.seed;
+  s.epochs = opt.epochs;
+  s.data_path = opt.data;
+  s.verbose = opt.verbose;
+  s.progress = !opt.quiet;
+  return s;
+}
+
+int thread_count(const Options& opt, const Session& s) {
+  return opt.threads > 0 ? opt.threads : s.spec().train.threads;
+}
+
+// The figures a run ends with, printed and written next to its history.
+void report(const Session& s, const Metrics& m, const std::string& split, const std::string& file) {
+  std::printf("%s: %lld examples\n", split.c_str(), static_cast<long long>(m.count()));
+  std::printf("  loss:      %.4f\n", m.loss());
+  std::printf("  accuracy:  %.4f\n", m.accuracy());
+  std::string json = "{\"split\": \"" + split + "\", \"examples\": " + std::to_string(m.count()) +
+                     ", \"loss\": " + std::to_string(m.loss()) + ", \"accuracy\": " + std::to_string(m.accuracy());
+  if (m.same_class() >= 0) {
+    const int c = m.same_class();
+    std::printf("  precision (same): %.4f\n  recall (same):    %.4f\n  f1 (same):        %.4f\n", m.precision(c), m.recall(c), m.f1(c));
+    json += ", \"precision_same\": " + std::to_string(m.precision(c)) + ", \"recall_same\": " + std::to_string(m.recall(c)) +
+            ", \"f1_same\": " + std::to_string(m.f1(c));
+  }
+  std::printf("\n%s", m.report().c_str());
+  if (!file.empty()) std::ofstream(file) << json << ", \"graph\": \"" << s.spec().name << "\", \"seed\": " << s.seed() << "}\n";
+}
+
+}  // namespace
+
+int train(const Options& opt) {
+  PluginLoader loader;
+  loader.load_default();
+  Session s(opt.graph, loader.registry(), session_options(opt));
+  set_threads(thread_count(opt, s));
+  if (!opt.weights.empty()) s.load_weights(opt.weights);
+  if (!opt.quiet)
+    std::fprintf(stderr, "graphrun: training %s (seed %llu, %d threads) into %s\n", s.spec().name.c_str(),
+                 static_cast<unsigned long long>(s.seed()), threads(), s.out_dir().c_str());
+  s.train();
+  std::printf("weights: %s/weights.safetensors\nhistory: %s/history.csv\n", s.out_dir().c_str(), s.out_dir().c_str());
+  if (s.spec().data.test.present) report(s, s.evaluate("test"), "test", s.out_dir() + "/test.json");
+  return 0;
+}
+
+int eval(const Options& opt) {
+  PluginLoader loader;
+  loader.load_default();
+  Session s(opt.graph, loader.registry(), session_options(opt));
+  set_threads(thread_count(opt, s));
+  if (!opt.weights.empty()) {
+    s.load_weights(opt.weights);
+  } else if (s.model().has_trainable_params()) {
+    std::fprintf(stderr, "graphrun: warning: no --weights given: scoring the freshly initialised graph\n");
+  }
+  report(s, s.evaluate(opt.split), opt.split, "");
+  return 0;
+}
+
+int summary(const Options& opt) {
+  PluginLoader loader;
+  loader.load_default();
+  SessionOptions so;
+  so.progress = false;
+  Session s(opt.graph, loader.registry(), so);
+  const Model& m = s.model();
+  std::printf("Graph: \"%s\"\n", s.spec().name.c_str());
+  const std::string rule(92, '_'), thick(92, '=');
+  std::printf("%s\n%-34s %-20s %-12s %s\n%s\n", rule.c_str(), "Node (op)", "Output shape", "Param #", "Inputs", thick.c_str());
+  std::vector<bool> counted(m.params().size(), false);
+  int64_t trainable = 0, frozen = 0;
+  for (const auto& d : m.nodes()) {
+    int64_t count = 0;
+    for (int p : d.params) {
+      const Parameter& prm = m.params()[p];
+      const int64_t n = volume(prm.spec.dims);
+      count += n;
+      if (counted[p]) continue;  // a shared tower's parameters are counted once
+      counted[p] = true;
+      (prm.trainable ? trainable : frozen) += n;
+    }
+    std::string inputs;
+    for (int in : d.inputs) inputs += (inputs.empty() ? "" : ", ") + m.nodes()[in].name;
+    std::string shape = "(None";
+    for (auto v : d.shape) shape += ", " + std::to_string(v);
+    shape += ")";
+    std::printf("%-34s %-20s %-12lld %s\n", (d.name + " (" + d.op + ")").c_str(), shape.c_str(), static_cast<long long>(count),
+                inputs.c_str());
+  }
+  std::printf("%s\nTotal params: %lld\nTrainable params: %lld\nNon-trainable params: %lld\n%s\n", thick.c_str(),
+              static_cast<long long>(trainable + frozen), static_cast<long long>(trainable), static_cast<long long>(frozen),
+              rule.c_str());
+  return 0;
+}
+
+int plugins(const Options& opt) {
+  PluginLoader loader;
+  loader.load_default();
+  for (const auto& [name, op] : loader.registry().ops()) {
+    std::printf("%-22s %-48s %s\n", name.c_str(), op.description.c_str(), op.library.c_str());
+    if (!opt.verbose) continue;
+    for (const auto& a : op.attrs)
+      std::printf("    %-20s %-16s %s\n", a.name.c_str(), a.default_value.empty() ? "(required)" : ("= " + a.default_value).c_str(),
+                  a.doc.c_str());
+  }
+  return 0;
+}
+
+}  // namespace graphrun::cli

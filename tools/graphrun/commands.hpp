@@ -1,0 +1,21 @@
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace graphrun::cli {
+
+struct Options {
+  std::string graph, data, out, weights, split = "test";
+  std::optional<uint64_t> seed;
+  std::optional<int64_t> epochs;
+  int threads = 0;
+  bool verbose = false, quiet = false;
+};
+
+int train(const Options& opt);
+int eval(const Options& opt);
+int summary(const Options& opt);
+int plugins(const Options& opt);
+
+}  // namespace graphrun::cli
