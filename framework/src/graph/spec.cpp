@@ -217,10 +217,6 @@ GraphSpec parse_graph_spec(const std::string& text, const std::string& file_name
     const std::string what = "input '" + name + "'";
     c.only_keys(kv.second, {"shape", "feed", "role"}, what);
     InputSpec in{name, parse_shape(c, kv.second["shape"], what), c.value<std::string>(kv.second, "feed", name, what), c.at(kv.first)};
-    static const std::set<std::string> feeds = {"left", "right", "image", "label", "class"};
-    if (!feeds.count(in.feed))
-      c.fail(kv.second["feed"] ? kv.second["feed"] : kv.first,
-             what + ": feed '" + in.feed + "' is not a batch field (left, right, image, label, class); set feed: explicitly");
     g.inputs.push_back(in);
   }
 

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 namespace graphrun {
 
@@ -93,6 +94,10 @@ Session::Split& Session::split(const std::string& name) {
   // Every graph input must match what its batch field carries.
   for (int id : model_->graph_inputs()) {
     const NodeDef& in = model_->nodes()[id];
+    static const std::set<std::string> fields = {"left", "right", "image", "label", "class"};
+    if (!fields.count(in.feed))
+      throw Error(in.where + ": input '" + in.name + "' is fed from '" + in.feed +
+                  "', which is not a batch field (left, right, image, label, class): set feed: explicitly");
     const int64_t want = (in.feed == "label" || in.feed == "class") ? 1 : split->images.image_size();
     if (volume(in.shape) != want)
       throw Error(in.where + ": input '" + in.name + "' has shape " + to_string(in.shape) + " (" + std::to_string(volume(in.shape)) +

