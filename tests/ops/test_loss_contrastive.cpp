@@ -81,8 +81,9 @@ TEST_CASE("contrastive_loss: finite-difference gradient, away from the hinge poi
 }
 
 TEST_CASE("contrastive_loss: bad attributes and shapes are clear errors") {
-  CHECK_THROWS_WITH_AS(NodeHarness(testing::registry(), "contrastive_loss", contrastive("2"), {{1}, {1}}, loss_options(1)),
-                       doctest::Contains("attribute 'same_label' must be 0 or 1"), Error);
+  CHECK_THROWS_WITH_AS(
+      NodeHarness(testing::registry(), "contrastive_loss", contrastive("2"), {{1}, {1}}, loss_options(1)),
+      doctest::Contains("attribute 'same_label' must be 0 or 1"), Error);
   CHECK_THROWS_WITH_AS(
       NodeHarness(testing::registry(), "contrastive_loss", contrastive("1", "-1"), {{1}, {1}}, loss_options(1)),
       doctest::Contains("attribute 'margin' must be a positive number"), Error);

@@ -94,8 +94,9 @@ TEST_CASE("euclidean_distance: bad eps and bad shapes are clear errors") {
     CHECK_THROWS_WITH_AS(NodeHarness(testing::registry(), "euclidean_distance", a, {{2}, {2}}, batch_of(1)),
                          doctest::Contains("attribute 'eps' must be a positive number"), Error);
   }
-  CHECK_THROWS_WITH_AS(NodeHarness(testing::registry(), "euclidean_distance", Attributes("d"), {{10}, {12}}, batch_of(1)),
+  const Attributes plain("d");
+  CHECK_THROWS_WITH_AS(NodeHarness(testing::registry(), "euclidean_distance", plain, {{10}, {12}}, batch_of(1)),
                        doctest::Contains("[10] (input 0) and [12] (input 1)"), Error);
-  CHECK_THROWS_WITH_AS(NodeHarness(testing::registry(), "euclidean_distance", Attributes("d"), {{2, 5}, {2, 5}}, batch_of(1)),
+  CHECK_THROWS_WITH_AS(NodeHarness(testing::registry(), "euclidean_distance", plain, {{2, 5}, {2, 5}}, batch_of(1)),
                        doctest::Contains("rank-1 inputs per sample"), Error);
 }

@@ -1,0 +1,183 @@
+// dense: y = f(x W^T + b) with W of dims {units, in} (oneDNN "oi", as PyTorch's Linear).
+// relu/sigmoid/tanh are fused into the inner product as a post-op; softmax runs after
+// it in place. Backward first turns dL/dy into dL/d(pre-activation) in a scratch buffer.
+#include "activation_fns.hpp"
+
+#include <graphrun/error.hpp>
+#include <graphrun/registry.hpp>
+
+namespace graphrun::core {
+namespace {
+
+using dnnl::memory;
+
+class Dense : public Node {
+ public:
+  explicit Dense(const Attributes& a)
+      : units_(a.integer("units")),
+        fn_(read_function(a, "activation", "linear")),
+        use_bias_(a.boolean("use_bias", true)) {
+    if (units_ <= 0) a.fail("units", "must be a positive integer, got " + std::to_string(units_));
+  }
+
+  Shape infer(const std::vector<Shape>& inputs) override {
+    const Shape& s = inputs.at(0);
+    if (s.size() != 1)
+      throw Error("dense expects a rank-1 input per sample (e.g. [784]), got " + to_string(s) +
+                  "; add a flatten node before it");
+    return {units_};
+  }
+
+  std::vector<ParamSpec> params(const std::vector<Shape>& inputs) const override {
+    const int64_t in = inputs.at(0).at(0);
+    std::vector<ParamSpec> specs;
+    specs.push_back({"kernel", {units_, in}, "glorot_uniform", in, units_, ParamSpec::Kind::weight});
+    if (use_bias_) specs.push_back({"bias", {units_}, "zeros", in, units_, ParamSpec::Kind::weight});
+    return specs;
+  }
+
+  memory::desc plan(PlanContext& ctx) override {
+    const int64_t n = ctx.batch, in = ctx.input_shapes.at(0).at(0);
+    const memory::desc src = plain_desc({n, in}), weights = plain_desc({units_, in}),
+                       bias = use_bias_ ? plain_desc({units_}) : memory::desc(), dst = plain_desc({n, units_});
+    ctx.inputs[0] = src;
+    engine_ = ctx.engine;
+    dst_ = dst;
+    impls_.clear();
+
+    dnnl::primitive_attr attr;
+    if (fn_ != Function::linear && fn_ != Function::softmax) {
+      dnnl::post_ops ops;
+      ops.append_eltwise(1.f, eltwise_algorithm(fn_, false), 0.f, 0.f);
+      attr.set_post_ops(ops);
+    }
+    const auto fwd_kind = dnnl::prop_kind::forward_training;
+    auto fwd_desc = use_bias_ ? dnnl::inner_product_forward::desc(fwd_kind, src, weights, bias, dst)
+                              : dnnl::inner_product_forward::desc(fwd_kind, src, weights, dst);
+    dnnl::inner_product_forward::primitive_desc fwd_pd(fwd_desc, attr, ctx.engine);
+    add(ctx, "dense: forward", fwd_pd);
+    fwd_ = dnnl::inner_product_forward(fwd_pd);
+
+    softmax_ = act_bwd_ = dnnl::primitive();
+    if (fn_ == Function::softmax) {
+      Planned p = plan_function_forward(fn_, dst, 1, ctx.engine, ctx.verbose, "dense: softmax forward");
+      softmax_ = p.primitive;
+      impls_.push_back(p.impl);
+    }
+    if (fn_ != Function::linear) {
+      Planned p = plan_function_backward(fn_, dst, 1, ctx.engine, ctx.verbose, "dense: activation backward");
+      act_bwd_ = p.primitive;
+      impls_.push_back(p.impl);
+    }
+
+    bwd_weights_ = dnnl::primitive();
+    if (ctx.needs_param_grad) {
+      auto d = use_bias_ ? dnnl::inner_product_backward_weights::desc(src, weights, bias, dst)
+                         : dnnl::inner_product_backward_weights::desc(src, weights, dst);
+      dnnl::inner_product_backward_weights::primitive_desc pd(d, ctx.engine, fwd_pd);
+      add(ctx, "dense: backward weights", pd);
+      bwd_weights_ = dnnl::inner_product_backward_weights(pd);
+    }
+    bwd_data_ = dnnl::primitive();
+    if (!ctx.needs_input_grad.empty() && ctx.needs_input_grad[0]) {
+      dnnl::inner_product_backward_data::desc d(src, weights, dst);
+      dnnl::inner_product_backward_data::primitive_desc pd(d, ctx.engine, fwd_pd);
+      add(ctx, "dense: backward data", pd);
+      bwd_data_ = dnnl::inner_product_backward_data(pd);
+    }
+    return dst;
+  }
+
+  void bind(const Bindings& b) override {
+    Node::bind(b);
+    fwd_args_ = {{DNNL_ARG_SRC, in(0).memory()}, {DNNL_ARG_WEIGHTS, param(0).memory()}, {DNNL_ARG_DST, out().memory()}};
+    if (use_bias_) fwd_args_[DNNL_ARG_BIAS] = param(1).memory();
+    softmax_args_ = {{DNNL_ARG_SRC, out().memory()}, {DNNL_ARG_DST, out().memory()}};
+
+    act_bwd_args_.clear();
+    bwd_weights_args_.clear();
+    bwd_data_args_.clear();
+    want_weights_ = want_data_ = false;
+    if (!b.output_grad) return;  // backward never runs
+
+    memory diff_dst = out_grad().memory();
+    if (act_bwd_) {
+      pre_grad_ = Tensor(dst_, engine_);
+      act_bwd_args_ = {{DNNL_ARG_DST, out().memory()}, {DNNL_ARG_DIFF_DST, diff_dst},
+                       {DNNL_ARG_DIFF_SRC, pre_grad_.memory()}};
+      diff_dst = pre_grad_.memory();
+    }
+
+    Tensor* kernel_grad = param_grad(0);
+    Tensor* bias_grad = use_bias_ ? param_grad(1) : nullptr;
+    want_weights_ = kernel_grad || bias_grad;
+    if (want_weights_) {
+      if (!bwd_weights_) throw Error("dense: parameter gradients bound, but planned as frozen");
+      // oneDNN computes both at once; a gradient nobody wants goes to a scratch buffer.
+      if (!kernel_grad) kernel_grad = &(spare_kernel_grad_ = Tensor(param(0).desc(), engine_));
+      if (use_bias_ && !bias_grad) bias_grad = &(spare_bias_grad_ = Tensor(param(1).desc(), engine_));
+      bwd_weights_args_ = {{DNNL_ARG_SRC, in(0).memory()}, {DNNL_ARG_DIFF_DST, diff_dst},
+                           {DNNL_ARG_DIFF_WEIGHTS, kernel_grad->memory()}};
+      if (use_bias_) bwd_weights_args_[DNNL_ARG_DIFF_BIAS] = bias_grad->memory();
+    }
+    want_data_ = in_grad(0) != nullptr;
+    if (want_data_) {
+      if (!bwd_data_) throw Error("dense: input gradient bound, but planned without one");
+      bwd_data_args_ = {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_WEIGHTS, param(0).memory()},
+                        {DNNL_ARG_DIFF_SRC, in_grad(0)->memory()}};
+    }
+  }
+
+  void forward(ExecContext& ctx) override {
+    fwd_.execute(ctx.stream, fwd_args_);
+    if (softmax_) softmax_.execute(ctx.stream, softmax_args_);
+  }
+
+  void backward(ExecContext& ctx) override {
+    if (!want_weights_ && !want_data_) return;
+    if (act_bwd_) act_bwd_.execute(ctx.stream, act_bwd_args_);
+    if (want_weights_) bwd_weights_.execute(ctx.stream, bwd_weights_args_);
+    if (want_data_) bwd_data_.execute(ctx.stream, bwd_data_args_);
+  }
+
+  std::vector<std::string> implementations() const override { return impls_; }
+
+ private:
+  void add(const PlanContext& ctx, const std::string& what, const dnnl::primitive_desc_base& pd) {
+    log_primitive(ctx.verbose, what, pd);
+    impls_.push_back(impl_name(pd));
+  }
+
+  int64_t units_;
+  Function fn_;
+  bool use_bias_;
+  dnnl::engine engine_;
+  memory::desc dst_;
+  dnnl::primitive fwd_, softmax_, act_bwd_, bwd_weights_, bwd_data_;
+  ArgMap fwd_args_, softmax_args_, act_bwd_args_, bwd_weights_args_, bwd_data_args_;
+  Tensor pre_grad_, spare_kernel_grad_, spare_bias_grad_;
+  bool want_weights_ = false, want_data_ = false;
+  std::vector<std::string> impls_;
+};
+
+}  // namespace
+
+OpInfo dense_op() {
+  OpInfo op;
+  op.name = "dense";
+  op.description = "Fully connected layer: activation(x W^T + b), kernel W of dims [units, in]; "
+                   "needs a rank-1 input per sample (flatten first)";
+  op.attrs = {
+      {"units", "", "number of outputs (required, > 0)"},
+      {"activation", "linear", "linear, relu, sigmoid, tanh or softmax"},
+      {"use_bias", "true", "add a learned bias"},
+      {"kernel_initializer", "glorot_uniform", "initialiser of the kernel"},
+      {"bias_initializer", "zeros", "initialiser of the bias"},
+      {"kernel_l2", "0", "L2 regularisation factor of the kernel"},
+      {"bias_l2", "0", "L2 regularisation factor of the bias"},
+  };
+  op.make = [](const Attributes& a) { return std::make_unique<Dense>(a); };
+  return op;
+}
+
+}  // namespace graphrun::core
