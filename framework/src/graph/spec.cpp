@@ -161,7 +161,7 @@ DataSpec parse_data(const Ctx& c, const YAML::Node& n) {
 TrainSpec parse_train(const Ctx& c, const YAML::Node& n) {
   TrainSpec t;
   if (!n) return t;
-  c.only_keys(n, {"optimizer", "batch_size", "epochs", "steps_per_epoch", "eval_batch_size", "seed", "threads"}, "train");
+  c.only_keys(n, {"optimizer", "batch_size", "epochs", "steps_per_epoch", "eval_batch_size", "seed", "threads", "schedule"}, "train");
   t.where = c.at(n);
   if (const YAML::Node o = n["optimizer"]) {
     if (o.IsScalar()) {
@@ -186,6 +186,16 @@ TrainSpec parse_train(const Ctx& c, const YAML::Node& n) {
   t.eval_batch_size = c.value<int64_t>(n, "eval_batch_size", 0, "train");
   t.seed = c.value<uint64_t>(n, "seed", 0, "train");
   t.threads = c.value<int>(n, "threads", 0, "train");
+  if (const YAML::Node sch = n["schedule"]) {
+    c.only_keys(sch, {"name", "min_fraction", "drop", "every"}, "train.schedule");
+    t.schedule = c.scalar(sch, "name", "train.schedule");
+    if (t.schedule != "constant" && t.schedule != "cosine" && t.schedule != "step")
+      c.fail(sch["name"], "train.schedule: name must be constant, cosine or step");
+    t.schedule_min = c.value<double>(sch, "min_fraction", 0.0, "train.schedule");
+    t.schedule_drop = c.value<double>(sch, "drop", 0.5, "train.schedule");
+    t.schedule_every = c.value<int64_t>(sch, "every", 10, "train.schedule");
+    if (t.schedule_every <= 0) c.fail(sch["every"], "train.schedule: every must be positive");
+  }
   if (t.batch_size <= 0) c.fail(n["batch_size"], "train: batch_size must be positive");
   if (t.epochs < 0) c.fail(n["epochs"], "train: epochs must not be negative");
   if (t.steps_per_epoch < 0 || t.eval_batch_size < 0) c.fail(n, "train: steps_per_epoch and eval_batch_size must not be negative");

@@ -63,6 +63,10 @@ struct TrainSpec {
   int64_t eval_batch_size = 0;  // 0: same as batch_size
   uint64_t seed = 0;
   int threads = 0;              // 0: leave oneDNN's default
+  std::string schedule = "constant";  // learning rate per epoch: constant | cosine | step
+  double schedule_min = 0;      // cosine: the final learning rate, as a fraction of the first
+  double schedule_drop = 0.5;   // step: factor applied every schedule_every epochs
+  int64_t schedule_every = 10;
   std::string where;
 };
 

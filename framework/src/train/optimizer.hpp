@@ -19,6 +19,7 @@ class Optimizer {
   int64_t iterations() const { return iterations_; }
   void set_iterations(int64_t t) { iterations_ = t; }
   double learning_rate() const { return lr_; }
+  void set_learning_rate(double lr) { lr_ = lr; }
 
  protected:
   explicit Optimizer(double lr) : lr_(lr) {}

@@ -39,6 +39,14 @@ uint64_t mix(uint64_t a, uint64_t b) {  // splitmix64 of a combined pair
 
 }  // namespace
 
+// Learning-rate multiplier for an epoch: cosine decays from 1 to min_fraction over the run.
+double learning_rate_factor(const TrainSpec& t, int64_t epoch) {
+  if (t.schedule == "cosine")
+    return t.schedule_min + (1 - t.schedule_min) * 0.5 * (1 + std::cos(M_PI * double(epoch) / double(t.epochs)));
+  if (t.schedule == "step") return std::pow(t.schedule_drop, double(epoch / t.schedule_every));
+  return 1.0;
+}
+
 Session::Session(const std::string& graph_path, const Registry& registry, SessionOptions options)
     : options_(std::move(options)), engine_(dnnl::engine::kind::cpu, 0) {
   GraphSpec spec = load_graph_spec(graph_path);
@@ -170,7 +178,9 @@ std::vector<EpochRecord> Session::train() {
   std::vector<EpochRecord> records;
   const int64_t steps = t.steps_per_epoch ? std::min(t.steps_per_epoch, train.loader->batches_per_epoch())
                                           : train.loader->batches_per_epoch();
+  const double base_lr = optimizer_->learning_rate();
   for (int64_t epoch = 0; epoch < t.epochs; ++epoch) {
+    optimizer_->set_learning_rate(base_lr * learning_rate_factor(t, epoch));
     const auto start = std::chrono::steady_clock::now();
     Progress bar(options_.progress, epoch + 1, t.epochs, steps);
     Metrics m = new_metrics();

@@ -32,6 +32,8 @@ struct EpochRecord {
   bool has_validation;
 };
 
+double learning_rate_factor(const TrainSpec& t, int64_t epoch);
+
 class Session {
  public:
   Session(const std::string& graph_path, const Registry& registry, SessionOptions options);
