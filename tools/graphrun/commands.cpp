@@ -78,11 +78,9 @@ int eval(const Options& opt) {
 int summary(const Options& opt) {
   PluginLoader loader;
   loader.load_default();
-  SessionOptions so;
-  so.progress = false;
-  Session s(opt.graph, loader.registry(), so);
-  const Model& m = s.model();
-  std::printf("Graph: \"%s\"\n", s.spec().name.c_str());
+  dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  const Model m(load_graph_spec(opt.graph), loader.registry(), engine);
+  std::printf("Graph: \"%s\"\n", m.spec().name.c_str());
   const std::string rule(92, '_'), thick(92, '=');
   std::printf("%s\n%-34s %-20s %-12s %s\n%s\n", rule.c_str(), "Node (op)", "Output shape", "Param #", "Inputs", thick.c_str());
   std::vector<bool> counted(m.params().size(), false);
@@ -105,9 +103,15 @@ int summary(const Options& opt) {
     std::printf("%-34s %-20s %-12lld %s\n", (d.name + " (" + d.op + ")").c_str(), shape.c_str(), static_cast<long long>(count),
                 inputs.c_str());
   }
-  std::printf("%s\nTotal params: %lld\nTrainable params: %lld\nNon-trainable params: %lld\n%s\n", thick.c_str(),
-              static_cast<long long>(trainable + frozen), static_cast<long long>(trainable), static_cast<long long>(frozen),
-              rule.c_str());
+  std::printf("%s\nTotal params: %lld\nTrainable params: %lld\nNon-trainable params: %lld\n", thick.c_str(),
+              static_cast<long long>(trainable + frozen), static_cast<long long>(trainable), static_cast<long long>(frozen));
+  for (const auto& [tower, spec] : m.spec().towers) {  // a shared tower's parameters, counted once
+    int64_t n = 0;
+    for (const auto& p : m.params())
+      if (p.name.rfind(tower + "/", 0) == 0) n += volume(p.spec.dims);
+    std::printf("Tower '%s': %lld params (%zu layers)\n", tower.c_str(), static_cast<long long>(n), spec.layers.size());
+  }
+  std::printf("%s\n", rule.c_str());
   return 0;
 }
 
