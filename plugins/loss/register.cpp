@@ -1,0 +1,19 @@
+// The loss family: scalar objectives (the batch mean) the executor differentiates.
+#include <graphrun/registry.hpp>
+
+namespace graphrun::loss {
+OpInfo binary_crossentropy_op();
+OpInfo contrastive_loss_op();
+OpInfo categorical_crossentropy_op();
+}  // namespace graphrun::loss
+
+namespace {
+void register_ops(graphrun::Registry& r) {
+  using namespace graphrun::loss;
+  r.add(binary_crossentropy_op());
+  r.add(contrastive_loss_op());
+  r.add(categorical_crossentropy_op());
+}
+}  // namespace
+
+GRAPHRUN_PLUGIN(register_ops)

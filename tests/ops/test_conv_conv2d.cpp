@@ -1,0 +1,194 @@
+#include <doctest/doctest.h>
+#include <graphrun/error.hpp>
+#include <graphrun/harness.hpp>
+
+#include <cmath>
+
+#include "plugins.hpp"
+
+using namespace graphrun;
+using tag = dnnl::memory::format_tag;
+
+namespace {
+
+// "3" is a scalar, "[3, 2]" a list, as the graph file would give them.
+Attributes::Value value(const std::string& text) {
+  if (text.empty() || text[0] != '[') return {{text}, false, ""};
+  Attributes::Value v{{}, true, ""};
+  std::string item;
+  for (char ch : text.substr(1)) {
+    if (ch == ',' || ch == ']') {
+      v.items.push_back(item);
+      item.clear();
+    } else if (ch != ' ') {
+      item += ch;
+    }
+  }
+  return v;
+}
+
+Attributes conv_attrs(const std::string& filters, const std::string& kernel,
+                      std::initializer_list<std::pair<std::string, std::string>> more = {}) {
+  Attributes a("conv");
+  a.set("filters", value(filters));
+  a.set("kernel_size", value(kernel));
+  for (const auto& [k, v] : more) a.set(k, value(v));
+  return a;
+}
+
+dnnl::memory::desc layout(const Shape& dims, tag t) {
+  return dnnl::memory::desc(dnnl::memory::dims(dims.begin(), dims.end()), dnnl::memory::data_type::f32, t);
+}
+
+std::vector<float> iota(size_t n, float start = 1.f, float step = 1.f) {
+  std::vector<float> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = start + step * float(i);
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("conv2d: valid 2x2 kernel on a 3x3 image, by hand") {
+  NodeHarness::Options o;
+  o.batch = 1;
+  NodeHarness h(testing::registry(), "conv2d", conv_attrs("1", "2"), {{1, 3, 3}}, o);
+  REQUIRE(h.output_shape() == Shape{1, 2, 2});
+  h.set_input(0, iota(9));            // 1 2 3 / 4 5 6 / 7 8 9
+  h.set_param(0, {1, 2, 3, 4});       // kernel [[1, 2], [3, 4]]
+  h.set_param(1, {0.5f});             // bias
+  h.forward();
+  // 1*1 + 2*2 + 3*4 + 4*5 = 37, then each step right adds 10, each step down 30.
+  CHECK(h.output() == std::vector<float>{37.5f, 47.5f, 67.5f, 77.5f});
+}
+
+TEST_CASE("conv2d: same padding with stride 2 pads only right and bottom when the total is odd") {
+  NodeHarness::Options o;
+  o.batch = 1;
+  NodeHarness h(testing::registry(), "conv2d",
+                conv_attrs("1", "3", {{"strides", "2"}, {"padding", "same"}, {"use_bias", "false"}}), {{1, 4, 4}}, o);
+  REQUIRE(h.output_shape() == Shape{1, 2, 2});
+  REQUIRE(h.param_specs().size() == 1u);
+  h.set_input(0, iota(16));  // rows 1..4, 5..8, 9..12, 13..16
+  h.set_param(0, std::vector<float>(9, 1.f));
+  h.forward();
+  // Windows start at rows/cols 0 and 2; the fifth row/column is padding.
+  // (1+2+3+5+6+7+9+10+11), (3+4+7+8+11+12), (9+10+11+13+14+15), (11+12+15+16)
+  CHECK(h.output() == std::vector<float>{54, 45, 72, 54});
+}
+
+TEST_CASE("conv2d: channels, filters, bias and activations, by hand") {
+  // Two channels of a 1x2 image: c0 = [1, -2], c1 = [3, 4]; 1x1 kernels f0 = [1, 1],
+  // f1 = [1, -1]; bias [0, 0.5]. Pre-activations: f0 = [4, 2], f1 = [-1.5, -5.5].
+  const std::vector<float> z{4, 2, -1.5f, -5.5f};
+  for (std::string act : {"linear", "relu", "tanh", "sigmoid"}) {
+    CAPTURE(act);
+    NodeHarness::Options o;
+    o.batch = 1;
+    NodeHarness h(testing::registry(), "conv2d", conv_attrs("2", "1", {{"activation", act}}), {{2, 1, 2}}, o);
+    h.set_input(0, {1, -2, 3, 4});
+    h.set_param(0, {1, 1, 1, -1});
+    h.set_param(1, {0, 0.5f});
+    h.forward();
+    std::vector<float> out = h.output();
+    REQUIRE(out.size() == 4u);
+    for (size_t i = 0; i < 4; ++i) {
+      float want = z[i];
+      if (act == "relu") want = std::max(0.f, z[i]);
+      if (act == "tanh") want = std::tanh(z[i]);
+      if (act == "sigmoid") want = 1.f / (1.f + std::exp(-z[i]));
+      CHECK(out[i] == doctest::Approx(want).epsilon(1e-5));
+    }
+  }
+}
+
+TEST_CASE("conv2d: parameters follow Keras (fans, initialisers)") {
+  NodeHarness h(testing::registry(), "conv2d", conv_attrs("6", "[3, 2]"), {{4, 9, 9}}, {});
+  CHECK(h.output_shape() == Shape{6, 7, 8});
+  const auto& p = h.param_specs();
+  REQUIRE(p.size() == 2u);
+  CHECK(p[0].name == "kernel");
+  CHECK(p[0].dims == Shape{6, 4, 3, 2});
+  CHECK(p[0].default_init == "glorot_uniform");
+  CHECK(p[0].fan_in == 4 * 3 * 2);
+  CHECK(p[0].fan_out == 6 * 3 * 2);
+  CHECK(p[1].name == "bias");
+  CHECK(p[1].dims == Shape{6});
+  CHECK(p[1].default_init == "zeros");
+}
+
+TEST_CASE("conv2d: gradients match finite differences") {
+  struct Case {
+    std::string name;
+    Shape in;
+    Attributes attrs;
+    tag input_layout;
+    bool input_grad;
+  };
+  std::vector<Case> cases{
+      {"valid tanh, nchw", {2, 5, 5}, conv_attrs("3", "3", {{"activation", "tanh"}}), tag::nchw, true},
+      {"valid tanh, nhwc", {2, 5, 5}, conv_attrs("3", "3", {{"activation", "tanh"}}), tag::nhwc, true},
+      {"same stride 2 odd sizes, nchw", {3, 7, 6}, conv_attrs("4", "[3, 2]", {{"strides", "2"}, {"padding", "same"}, {"activation", "sigmoid"}}), tag::nchw, true},
+      {"same stride 2 odd sizes, nChw16c in", {3, 7, 6}, conv_attrs("4", "[3, 2]", {{"strides", "2"}, {"padding", "same"}, {"activation", "sigmoid"}}), tag::nChw16c, true},
+      {"same stride [2, 1] kernel 4 (pad 1 left, 2 right)", {2, 5, 7}, conv_attrs("2", "4", {{"padding", "same"}, {"strides", "[2, 1]"}}), tag::nchw, true},
+      {"valid stride 2 with a remainder", {2, 8, 7}, conv_attrs("3", "3", {{"strides", "2"}, {"activation", "tanh"}}), tag::nchw, true},
+      {"relu, no bias, nhwc", {2, 6, 6}, conv_attrs("3", "3", {{"activation", "relu"}, {"use_bias", "false"}}), tag::nhwc, true},
+      {"16 -> 16 blocked, nChw16c", {16, 5, 5}, conv_attrs("16", "3", {{"activation", "tanh"}, {"padding", "same"}}), tag::nChw16c, true},
+      {"16 -> 16 blocked, nchw", {16, 5, 5}, conv_attrs("16", "3", {{"activation", "relu"}}), tag::nchw, true},
+      {"first layer 1 -> 16, no input gradient", {1, 8, 8}, conv_attrs("16", "3", {{"activation", "tanh"}}), tag::nchw, false},
+      {"first layer 1 -> 4, no input gradient", {1, 8, 8}, conv_attrs("4", "5", {{"activation", "tanh"}}), tag::nchw, false},
+      // The fallback layouts, forced: nchw (gemm, plain weights, relu not fused) and blocked.
+      {"forced nchw, relu", {2, 6, 5}, conv_attrs("3", "3", {{"activation", "relu"}, {"layout", "nchw"}}), tag::nchw, true},
+      {"forced nchw, same stride 2, tanh", {3, 7, 6}, conv_attrs("4", "[3, 2]", {{"strides", "2"}, {"padding", "same"}, {"activation", "tanh"}, {"layout", "nchw"}}), tag::nhwc, true},
+      {"forced blocked, sigmoid", {3, 6, 6}, conv_attrs("5", "3", {{"activation", "sigmoid"}, {"layout", "blocked"}}), tag::nchw, true},
+  };
+  for (auto& c : cases) {
+    CAPTURE(c.name);
+    NodeHarness::Options o;
+    o.batch = 2;
+    Shape full{o.batch};
+    full.insert(full.end(), c.in.begin(), c.in.end());
+    o.input_layouts = {layout(full, c.input_layout)};
+    o.needs_input_grad = {c.input_grad};
+    NodeHarness h(testing::registry(), "conv2d", c.attrs, {c.in}, o);
+    if (c.attrs.text("layout", "auto") == "auto")  // a forced layout may well be a reference kernel
+      for (const auto& impl : h.implementations()) CHECK_MESSAGE(impl.rfind("ref", 0) != 0, impl);
+    // Small kernels keep the outputs O(1) so that float rounding stays below the tolerance.
+    std::vector<float> w = h.param(0);
+    for (auto& x : w) x *= 0.3f;
+    if (c.attrs.text("activation", "linear") == "relu") {
+      // Keep every pre-activation away from relu's kink: positive inputs, filters all
+      // positive (active) or all negative (inactive), no bias.
+      std::vector<float> x = h.input(0);
+      for (auto& v : x) v = 0.2f + 0.8f * std::abs(v);
+      h.set_input(0, x);
+      const size_t per_filter = w.size() / h.param_specs()[0].dims[0];
+      for (size_t k = 0; k < w.size(); ++k) w[k] = ((k / per_filter) % 2 ? -1.f : 1.f) * (0.05f + std::abs(w[k]));
+      if (h.param_specs().size() > 1) h.set_param(1, std::vector<float>(h.param_specs()[1].dims[0], 0.f));
+    }
+    h.set_param(0, w);
+    auto r = h.check_gradients(1e-2, 60);
+    INFO("worst: " << r.worst);
+    CHECK(r.checked > 0);
+    CHECK(r.max_error < 1e-2);
+  }
+}
+
+TEST_CASE("conv2d: bad attributes and shapes are clear errors") {
+  auto make = [](Attributes a, Shape in = {1, 8, 8}) { NodeHarness(testing::registry(), "conv2d", a, {in}, {}); };
+  Attributes no_filters("conv");
+  no_filters.set("kernel_size", "3");
+  CHECK_THROWS_WITH_AS(make(no_filters), doctest::Contains("missing required attribute 'filters'"), Error);
+  Attributes no_kernel("conv");
+  no_kernel.set("filters", "3");
+  CHECK_THROWS_WITH_AS(make(no_kernel), doctest::Contains("'kernel_size' is required"), Error);
+  CHECK_THROWS_WITH_AS(make(conv_attrs("0", "3")), doctest::Contains("'filters' must be positive"), Error);
+  CHECK_THROWS_WITH_AS(make(conv_attrs("2", "0")), doctest::Contains("'kernel_size' must be positive"), Error);
+  CHECK_THROWS_WITH_AS(make(conv_attrs("2", "[3, 3, 3]")), doctest::Contains("[height, width]"), Error);
+  CHECK_THROWS_WITH_AS(make(conv_attrs("2", "3", {{"strides", "-1"}})), doctest::Contains("'strides' must be positive"), Error);
+  CHECK_THROWS_WITH_AS(make(conv_attrs("2", "3", {{"padding", "full"}})), doctest::Contains("valid, same"), Error);
+  CHECK_THROWS_WITH_AS(make(conv_attrs("2", "3", {{"activation", "softmax"}})), doctest::Contains("'activation' must be one of"), Error);
+  CHECK_THROWS_WITH_AS(make(conv_attrs("2", "3", {{"layout", "nChw8c"}})), doctest::Contains("'layout' must be one of"), Error);
+  CHECK_THROWS_WITH_AS(make(conv_attrs("2", "3", {{"use_bias", "maybe"}})), doctest::Contains("true or false"), Error);
+  CHECK_THROWS_WITH_AS(make(conv_attrs("2", "3"), {64}), doctest::Contains("[channels, height, width]"), Error);
+  CHECK_THROWS_WITH_AS(make(conv_attrs("2", "9"), {1, 8, 8}), doctest::Contains("smaller than the kernel [9, 9]"), Error);
+}
