@@ -68,6 +68,13 @@ TEST_CASE("conv2d: no reference kernel on the R4 layers (batch 16) or Koch's fir
   CHECK(c1.implementations().size() >= 3u);  // forward, activation, backward weights
   CHECK_FALSE(has_ref(c1.implementations()));
   c1.forward();
+  // In the R4 graph a batch_norm precedes conv1 and needs its input gradient.
+  NodeHarness::Options after_bn;
+  after_bn.batch = 16;
+  NodeHarness c1b(testing::registry(), "conv2d", conv("4", "5", "tanh"), {{1, 28, 28}}, after_bn);
+  INFO("conv1 with backward data: " << joined(c1b.implementations()));
+  CHECK(c1b.implementations().size() >= 4u);
+  CHECK_FALSE(has_ref(c1b.implementations()));
 
   // R4 conv2: 4 -> 16, 5x5 on 12x12, whatever layout its producer delivers.
   for (tag producer : {tag::nchw, tag::nhwc, tag::nChw16c}) {

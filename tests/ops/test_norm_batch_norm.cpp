@@ -173,6 +173,14 @@ TEST_CASE("batch_norm: keeps the producer's layout, with no reference kernel") {
     CHECK(ctx.inputs[0] == producer);
     for (const auto& impl : node->implementations()) CHECK_MESSAGE(impl.rfind("ref", 0) != 0, impl);
   }
+  // [D] samples stay plain N x D for the framework, whatever view the primitives use.
+  auto node = testing::registry().find("batch_norm")->make(bn_attrs());
+  node->infer({{256}});
+  node->params({{256}});
+  PlanContext ctx{engine, 16, {{256}}, {256}, {plain_desc({16, 256})}, {true}, true, false};
+  CHECK(node->plan(ctx) == plain_desc({16, 256}));
+  CHECK(ctx.inputs[0] == plain_desc({16, 256}));
+  for (const auto& impl : node->implementations()) CHECK_MESSAGE(impl.rfind("ref", 0) != 0, impl);
 }
 
 TEST_CASE("batch_norm: bad attributes and shapes are clear errors") {

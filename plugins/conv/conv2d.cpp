@@ -1,0 +1,341 @@
+// conv2d: 2-D convolution with Keras Conv2D semantics (valid/same padding, strides, bias,
+// activation) on per-sample [channels, height, width] tensors.
+#include "layout.hpp"
+#include "window.hpp"
+
+#include <graphrun/error.hpp>
+#include <graphrun/primitives.hpp>
+#include <graphrun/registry.hpp>
+
+#include <optional>
+#include <utility>
+
+namespace graphrun::conv {
+namespace {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+using conv_fwd = dnnl::convolution_forward;
+using conv_bwd_data = dnnl::convolution_backward_data;
+using conv_bwd_weights = dnnl::convolution_backward_weights;
+
+// The primitive descriptors of one layout choice.
+struct Passes {
+  memory::desc src, dst;
+  conv_fwd::primitive_desc fwd;
+  conv_bwd_data::primitive_desc bwd_data;        // empty when no input gradient is needed
+  conv_bwd_weights::primitive_desc bwd_weights;  // empty for a frozen node
+  bool fused = false;                            // activation applied as a post-op
+
+  bool any_ref() const {
+    return is_ref(fwd) || (bwd_data && is_ref(bwd_data)) || (bwd_weights && is_ref(bwd_weights));
+  }
+};
+
+// A parameter in the layout a primitive wants: the plain tensor itself, or a private
+// copy kept up to date by a reorder.
+struct Staged {
+  bool copy = false;
+  memory mem;
+  dnnl::reorder reorder;
+};
+
+// Input/output layouts to try, best first. Measured with batch 16 (R4) and 2-64 (Koch),
+// 1-2 threads; each later entry is a fallback for when an earlier one lands on "ref":
+// - 16 or more channels on both sides: `any` (blocked nChw16c) is jit in every pass.
+// - a first layer (no backward_data) with 16+ filters: plain input, blocked output is jit
+//   for forward and weights (its backward_data would be ref, but it never runs).
+// - otherwise nhwc in and out (brgconv/jit everywhere): nchw in with `any` out sends the
+//   backward passes to gemm (2-4x slower) and a blocked 4-channel input is ref everywhere.
+//   nhwc needs blocked weights (plain oihw weights with nhwc data are ref). With one input
+//   channel, a plain producer's nchw is the same bytes (and an equal descriptor), but only
+//   the nhwc descriptor reaches brgconv; nchw with C=1 and nhwc output is ref.
+std::vector<std::pair<tag, tag>> layout_order(int64_t in_c, int64_t out_c, bool need_data) {
+  std::vector<std::pair<tag, tag>> order;
+  if (in_c >= 16 && out_c >= 16)
+    order.push_back({tag::any, tag::any});
+  else if (!need_data && out_c >= 16)
+    order.push_back({tag::nchw, tag::any});
+  else
+    order.push_back({tag::nhwc, tag::nhwc});
+  for (auto c : {std::pair{tag::any, tag::any}, std::pair{tag::nhwc, tag::nhwc}, std::pair{tag::nchw, tag::any},
+                 std::pair{tag::nchw, tag::nchw}})
+    if (c != order.front()) order.push_back(c);
+  return order;
+}
+
+bool is_any(const memory::desc& d) { return d.data.format_kind == dnnl_format_kind_any; }
+
+class Conv2d : public Node {
+ public:
+  explicit Conv2d(const Attributes& a)
+      : filters_(a.integer("filters")),
+        kernel_(positive_pair(a, "kernel_size", {})),
+        strides_(positive_pair(a, "strides", {1, 1})),
+        same_(a.choice("padding", "valid", {"valid", "same"}) == "same"),
+        use_bias_(a.boolean("use_bias", true)),
+        activation_(a.choice("activation", "linear", {"linear", "relu", "sigmoid", "tanh"})),
+        layout_(a.choice("layout", "auto", {"auto", "nchw", "nhwc", "blocked"})) {
+    if (filters_ <= 0) a.fail("filters", "must be positive, got " + std::to_string(filters_));
+  }
+
+  Shape infer(const std::vector<Shape>& inputs) override {
+    const Shape& in = inputs.at(0);
+    if (in.size() != 3)
+      throw Error("conv2d expects a per-sample [channels, height, width] input, got " + to_string(in));
+    in_ = in;
+    wh_ = keras_window(in[1], kernel_[0], strides_[0], same_);
+    ww_ = keras_window(in[2], kernel_[1], strides_[1], same_);
+    if (wh_.out <= 0 || ww_.out <= 0)
+      throw Error("conv2d: input " + to_string(in) + " is smaller than the kernel " + to_string(kernel_) +
+                  " (padding valid)");
+    return {filters_, wh_.out, ww_.out};
+  }
+
+  std::vector<ParamSpec> params(const std::vector<Shape>& inputs) const override {
+    const int64_t in_c = inputs.at(0).at(0), area = kernel_[0] * kernel_[1];
+    std::vector<ParamSpec> p;
+    ParamSpec kernel{"kernel", {filters_, in_c, kernel_[0], kernel_[1]}, "glorot_uniform"};
+    kernel.fan_in = in_c * area;  // Keras: receptive field size times channels
+    kernel.fan_out = filters_ * area;
+    p.push_back(kernel);
+    if (use_bias_) p.push_back({"bias", {filters_}, "zeros"});
+    return p;
+  }
+
+  memory::desc plan(PlanContext& ctx) override {
+    const dnnl::engine& eng = ctx.engine;
+    const memory::desc producer = ctx.inputs.at(0);
+    const memory::dims src_dims{ctx.batch, in_[0], in_[1], in_[2]};
+    const memory::dims dst_dims{ctx.batch, filters_, wh_.out, ww_.out};
+    if (producer.dims() != src_dims)
+      throw Error("conv2d: planned input dims do not match the inferred shape " + to_string(in_));
+    const bool need_data = ctx.needs_input_grad.at(0);
+    const bool need_weights = ctx.needs_param_grad;
+
+    std::optional<Passes> chosen;
+    std::vector<std::pair<tag, tag>> order = layout_order(in_[0], filters_, need_data);
+    if (layout_ == "nchw") order = {{tag::nchw, tag::nchw}};
+    if (layout_ == "nhwc") order = {{tag::nhwc, tag::nhwc}};
+    if (layout_ == "blocked") order = {{tag::any, tag::any}};
+    for (auto [s, d] : order) {
+      std::optional<Passes> p = try_layout(tagged(src_dims, s), tagged(dst_dims, d),
+                                           need_data, need_weights, eng);
+      if (!p) continue;
+      if (!chosen || !p->any_ref()) chosen = std::move(p);
+      if (!chosen->any_ref()) break;
+    }
+    if (!chosen) throw Error("conv2d: oneDNN offers no convolution for input " + to_string(in_));
+    Passes& p = *chosen;
+
+    impls_.clear();
+    auto note = [&](const std::string& pass, const dnnl::primitive_desc_base& pd) {
+      log_primitive(ctx.verbose, "conv2d: " + pass, pd);
+      impls_.push_back(impl_name(pd));
+    };
+    const memory::desc plain_w = plain_desc({filters_, in_[0], kernel_[0], kernel_[1]});
+
+    fwd_ = conv_fwd(p.fwd);
+    note("forward", p.fwd);
+    stage(w_fwd_, plain_w, p.fwd.weights_desc(), eng, "forward weights reorder", note);
+
+    // Activations: y = act(z) in place on the output; backward needs only y (use_dst).
+    act_fwd_ = {};
+    act_bwd_ = {};
+    dz_ = {};
+    if (activation_ != "linear") {
+      dnnl::eltwise_forward::primitive_desc act_pd({dnnl::prop_kind::forward_training, use_dst_alg(), p.dst}, eng);
+      if (!p.fused) {
+        act_fwd_ = dnnl::eltwise_forward(act_pd);
+        note("activation forward", act_pd);
+      }
+      if (need_data || need_weights) {
+        dnnl::eltwise_backward::primitive_desc bwd_pd({use_dst_alg(), p.dst, p.dst}, eng, act_pd);
+        act_bwd_ = dnnl::eltwise_backward(bwd_pd);
+        note("activation backward", bwd_pd);
+        dz_ = memory(p.dst, eng);
+      }
+    }
+
+    bwd_data_ = {};
+    w_bwd_data_ = {};
+    reuse_fwd_weights_ = false;
+    if (p.bwd_data) {
+      bwd_data_ = conv_bwd_data(p.bwd_data);
+      note("backward data", p.bwd_data);
+      reuse_fwd_weights_ = p.bwd_data.weights_desc() == p.fwd.weights_desc();
+      if (!reuse_fwd_weights_)
+        stage(w_bwd_data_, plain_w, p.bwd_data.weights_desc(), eng, "backward data weights reorder", note);
+    }
+
+    bwd_weights_ = {};
+    dw_ = {};
+    if (p.bwd_weights) {
+      bwd_weights_ = conv_bwd_weights(p.bwd_weights);
+      note("backward weights", p.bwd_weights);
+      stage(dw_, p.bwd_weights.diff_weights_desc(), plain_w, eng, "weight gradient reorder", note);
+    }
+
+    ctx.inputs[0] = p.src;
+    return p.dst;
+  }
+
+  void bind(const Bindings& b) override {
+    b_ = b;
+    if (b.input_grads.at(0) && !bwd_data_) throw Error("conv2d: an input gradient is bound but was not planned");
+    if (!b.param_grads.empty() && b.param_grads[0] && !bwd_weights_)
+      throw Error("conv2d: parameter gradients are bound but were not planned");
+    memory src = in(0).memory(), dst = out().memory();
+    memory kernel = param(0).memory();
+    memory w_fwd = w_fwd_.copy ? w_fwd_.mem : kernel;
+
+    fwd_args_ = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w_fwd}, {DNNL_ARG_DST, dst}};
+    if (use_bias_) fwd_args_[DNNL_ARG_BIAS] = param(1).memory();
+    act_fwd_args_ = {{DNNL_ARG_SRC, dst}, {DNNL_ARG_DST, dst}};
+
+    if (!b.output_grad) return;  // backward will not run
+    memory dy = out_grad().memory();
+    memory dz = act_bwd_ ? dz_ : dy;
+    act_bwd_args_ = {{DNNL_ARG_DST, dst}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_SRC, dz}};
+    if (in_grad(0)) {
+      memory w = reuse_fwd_weights_ ? w_fwd : (w_bwd_data_.copy ? w_bwd_data_.mem : kernel);
+      bwd_data_args_ = {{DNNL_ARG_DIFF_DST, dz}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, in_grad(0)->memory()}};
+    }
+    if (!b.param_grads.empty() && param_grad(0)) {
+      memory dw = dw_.copy ? dw_.mem : param_grad(0)->memory();
+      bwd_weights_args_ = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, dz}, {DNNL_ARG_DIFF_WEIGHTS, dw}};
+      if (use_bias_) bwd_weights_args_[DNNL_ARG_DIFF_BIAS] = param_grad(1)->memory();
+    }
+  }
+
+  void forward(ExecContext& ctx) override {
+    if (w_fwd_.copy) w_fwd_.reorder.execute(ctx.stream, param(0).memory(), w_fwd_.mem);
+    fwd_.execute(ctx.stream, fwd_args_);
+    if (act_fwd_) act_fwd_.execute(ctx.stream, act_fwd_args_);
+  }
+
+  void backward(ExecContext& ctx) override {
+    if (!b_.output_grad) return;
+    const bool want_data = in_grad(0) != nullptr;
+    const bool want_weights = !b_.param_grads.empty() && param_grad(0) != nullptr;
+    if (!want_data && !want_weights) return;
+    if (act_bwd_) act_bwd_.execute(ctx.stream, act_bwd_args_);
+    if (want_data) {
+      if (!reuse_fwd_weights_ && w_bwd_data_.copy)
+        w_bwd_data_.reorder.execute(ctx.stream, param(0).memory(), w_bwd_data_.mem);
+      bwd_data_.execute(ctx.stream, bwd_data_args_);
+    }
+    if (want_weights) {
+      bwd_weights_.execute(ctx.stream, bwd_weights_args_);
+      if (dw_.copy) dw_.reorder.execute(ctx.stream, dw_.mem, param_grad(0)->memory());
+    }
+  }
+
+  std::vector<std::string> implementations() const override { return impls_; }
+
+ private:
+  dnnl::algorithm use_dst_alg() const {
+    if (activation_ == "relu") return dnnl::algorithm::eltwise_relu_use_dst_for_bwd;
+    if (activation_ == "sigmoid") return dnnl::algorithm::eltwise_logistic_use_dst_for_bwd;
+    return dnnl::algorithm::eltwise_tanh_use_dst_for_bwd;
+  }
+
+  // Only relu is fused: tanh/sigmoid post-ops were never faster than a separate in-place
+  // eltwise and up to 5x slower on the gemm and nhwc (brgconv) paths; relu post-ops cost
+  // nothing on jit/brgconv but 10-20% on gemm, which is then run unfused.
+  std::optional<Passes> try_layout(const memory::desc& src, const memory::desc& dst, bool need_data,
+                                   bool need_weights, const dnnl::engine& eng) const {
+    const memory::dims w_dims{filters_, in_[0], kernel_[0], kernel_[1]};
+    const memory::desc w_any(w_dims, memory::data_type::f32, tag::any);
+    const memory::desc bias({filters_}, memory::data_type::f32, tag::x);
+    const memory::dims strides{strides_[0], strides_[1]}, pad_l{wh_.pad_l, ww_.pad_l}, pad_r{wh_.pad_r, ww_.pad_r};
+    const auto direct = dnnl::algorithm::convolution_direct;
+    try {
+      Passes p;
+      conv_fwd::desc fd = use_bias_ ? conv_fwd::desc(dnnl::prop_kind::forward_training, direct, src, w_any, bias, dst,
+                                                     strides, pad_l, pad_r)
+                                    : conv_fwd::desc(dnnl::prop_kind::forward_training, direct, src, w_any, dst,
+                                                     strides, pad_l, pad_r);
+      if (activation_ == "relu") {
+        dnnl::post_ops ops;
+        ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+        dnnl::primitive_attr attr;
+        attr.set_post_ops(ops);
+        p.fwd = conv_fwd::primitive_desc(fd, attr, eng);
+        p.fused = std::string(p.fwd.impl_info_str()).find("gemm") == std::string::npos;
+      }
+      if (!p.fused) p.fwd = conv_fwd::primitive_desc(fd, eng);
+      p.src = is_any(src) ? p.fwd.src_desc() : src;
+      p.dst = is_any(dst) ? p.fwd.dst_desc() : dst;
+      if (need_data)
+        p.bwd_data = conv_bwd_data::primitive_desc(
+            conv_bwd_data::desc(direct, p.src, w_any, p.dst, strides, pad_l, pad_r), eng, p.fwd);
+      if (need_weights) {
+        conv_bwd_weights::desc bd = use_bias_
+                                        ? conv_bwd_weights::desc(direct, p.src, w_any, bias, p.dst, strides, pad_l, pad_r)
+                                        : conv_bwd_weights::desc(direct, p.src, w_any, p.dst, strides, pad_l, pad_r);
+        p.bwd_weights = conv_bwd_weights::primitive_desc(bd, eng, p.fwd);
+      }
+      return p;
+    } catch (const dnnl::error&) {
+      return std::nullopt;  // this layout is not implemented; try the next
+    }
+  }
+
+  // Reorder `from` -> `to` unless they are equal; the private buffer holds whichever side
+  // is not the plain parameter (or its gradient).
+  template <class Note>
+  static void stage(Staged& s, const memory::desc& from, const memory::desc& to, const dnnl::engine& eng,
+                    const std::string& what, Note& note) {
+    s = {};
+    if (from == to) return;
+    s.copy = true;
+    const bool to_plain = is_plain(to);
+    s.mem = memory(to_plain ? from : to, eng);
+    dnnl::reorder::primitive_desc pd(eng, from, eng, to);
+    s.reorder = dnnl::reorder(pd);
+    note(what, pd);
+  }
+
+  int64_t filters_;
+  std::vector<int64_t> kernel_, strides_;
+  bool same_, use_bias_;
+  std::string activation_;
+  std::string layout_;  // "auto", or a layout forced for benchmarks and tests
+  Shape in_;
+  Window wh_, ww_;
+
+  conv_fwd fwd_;
+  conv_bwd_data bwd_data_;
+  conv_bwd_weights bwd_weights_;
+  dnnl::eltwise_forward act_fwd_;
+  dnnl::eltwise_backward act_bwd_;
+  Staged w_fwd_, w_bwd_data_, dw_;
+  bool reuse_fwd_weights_ = false;
+  memory dz_;  // gradient before the activation
+  ArgMap fwd_args_, act_fwd_args_, act_bwd_args_, bwd_data_args_, bwd_weights_args_;
+  std::vector<std::string> impls_;
+};
+
+}  // namespace
+
+OpInfo conv2d_op() {
+  OpInfo op;
+  op.name = "conv2d";
+  op.description = "2-D convolution (Keras Conv2D) on [channels, height, width]";
+  op.attrs = {{"filters", "", "number of output channels"},
+              {"kernel_size", "", "n or [height, width]"},
+              {"strides", "1", "n or [height, width]"},
+              {"padding", "valid", "valid or same (Keras semantics, extra pixel right/bottom)"},
+              {"use_bias", "true", "add a bias per filter"},
+              {"activation", "linear", "linear, relu, sigmoid or tanh"},
+              {"layout", "auto", "auto (chosen per layer, avoiding reference kernels), nchw, nhwc or blocked"},
+              {"kernel_initializer", "glorot_uniform", "initialiser of kernel [filters, in_channels, kh, kw]"},
+              {"bias_initializer", "zeros", "initialiser of bias [filters]"},
+              {"kernel_l2", "0", "L2 factor of the kernel"},
+              {"bias_l2", "0", "L2 factor of the bias"}};
+  op.make = [](const Attributes& a) { return std::make_unique<Conv2d>(a); };
+  return op;
+}
+
+}  // namespace graphrun::conv
