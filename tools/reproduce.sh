@@ -13,11 +13,4 @@ for seed in 0 1 2; do
   secs=$(awk -F, 'NR > 1 { s += $NF; n++ } END { printf "%.2f", s / n }' "runs/$name/seed$seed/history.csv")
   echo "seed $seed: $(cat "runs/$name/seed$seed/test.json") mean_epoch_seconds: $secs"
 done | tee "runs/$name.seeds.txt"
-awk '
-  { for (i = 1; i <= NF; i++) if ($i ~ /"(accuracy|precision_same|recall_same|f1_same)":/) {
-      key = $i; gsub(/[":]/, "", key); v = $(i + 1); gsub(/,/, "", v); v += 0
-      sum[key] += v; n[key]++
-      if (!(key in lo) || v < lo[key]) lo[key] = v
-      if (!(key in hi) || v > hi[key]) hi[key] = v } }
-  END { for (k in sum) printf "%s: mean %.4f, spread %.4f (min %.4f, max %.4f) over %d seeds\n", k, sum[k] / n[k], hi[k] - lo[k], lo[k], hi[k], n[k] }
-' "runs/$name.seeds.txt" | sort
+tools/seed_summary.sh "runs/$name.seeds.txt"

@@ -7,6 +7,7 @@
 #include <graphrun/plugin_loader.hpp>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 
 namespace graphrun::cli {
@@ -71,7 +72,8 @@ int eval(const Options& opt) {
   } else if (s.model().has_trainable_params()) {
     std::fprintf(stderr, "graphrun: warning: no --weights given: scoring the freshly initialised graph\n");
   }
-  report(s, s.evaluate(opt.split), opt.split, "");
+  std::filesystem::create_directories(s.out_dir());
+  report(s, s.evaluate(opt.split), opt.split, s.out_dir() + "/" + opt.split + ".json");
   return 0;
 }
 
