@@ -1,0 +1,21 @@
+// R3 (the Siamese MLP, without dropout) against PyTorch: forward output, loss, gradients
+// and every parameter after one RMSprop step agree to 1e-4 relative.
+#include "parity.hpp"
+
+using namespace graphrun;
+
+TEST_CASE("parity: R3 Siamese MLP (no dropout), one RMSprop step, matches PyTorch") {
+  if (!parity::have_torch()) {
+    MESSAGE("/usr/bin/python3 cannot import torch (Debian package python3-torch): parity test skipped");
+    return;
+  }
+  parity::StepFiles f;
+  f.dir = parity::temp_dir("r3");
+  f.weights = f.dir + "/initial.safetensors";
+  f.batch = f.dir + "/batch.safetensors";
+  f.graphrun = f.dir + "/graphrun.safetensors";
+  const auto mine = parity::graphrun_step(testing::graph_path("../parity/graphs/r3_siamese_mlp_no_dropout.yaml"), 128, f);
+  CHECK(mine.count("param/encoder/dense_1/kernel"));
+  const auto theirs = parity::torch_step("r3", f, f.dir + "/torch.safetensors");
+  parity::check_parity(mine, theirs);
+}
