@@ -77,16 +77,24 @@ class Dropout : public Node {
   std::vector<std::string> implementations() const override { return impls_; }
 
  private:
-  // Each 64-bit draw gives two 32-bit uniforms; a unit is kept when its uniform is at
-  // least rate * 2^32. Padding of blocked layouts gets values too; they multiply zeros.
+  // Counter-based (splitmix64 of seed + index): cheap, vectorisable and the same for
+  // a given seed. Each 64-bit draw gives two 32-bit uniforms; a unit is kept when its
+  // uniform is at least rate * 2^32. Padding of blocked layouts gets values too; they
+  // multiply zeros.
+  static uint64_t splitmix64(uint64_t z) {
+    z += 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+
   void draw_mask(uint64_t seed) {
-    std::mt19937_64 rng(seed);
     const uint64_t cut = static_cast<uint64_t>(rate_ * 4294967296.0);
     const float keep = static_cast<float>(1.0 / (1.0 - rate_));
     float* m = mask_.data();
     const size_t n = mask_.size();
     for (size_t i = 0; i < n; i += 2) {
-      const uint64_t r = rng();
+      const uint64_t r = splitmix64(seed + i);
       m[i] = (r & 0xffffffffu) >= cut ? keep : 0.f;
       if (i + 1 < n) m[i + 1] = (r >> 32) >= cut ? keep : 0.f;
     }
