@@ -9,11 +9,13 @@ mode="${1:-build}"
 
 packages=(build-essential cmake pkg-config libdnnl-dev ocl-icd-opencl-dev libyaml-cpp-dev libboost-dev
           libboost-graph-dev libboost-filesystem-dev doctest-dev libcli11-dev nlohmann-json3-dev zlib1g-dev
-          npm ca-certificates python3 python3-numpy python3-torch libopenblas0-openmp libjemalloc2)
+          ca-certificates python3 python3-numpy python3-torch libopenblas0-openmp libjemalloc2)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# npm may come from Node.js's own packages rather than Debian's: only ask for it when absent.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "graphrun setup: installing ${missing[*]}"
   sudo_cmd=""
