@@ -2,8 +2,8 @@
 // Numerical parity with PyTorch: one training step of a graph in graphrun and of the same
 // model in PyTorch (tools/bench/parity.py), from the same initial weights and batch.
 // graphrun writes the weights (its own checkpoint) and the batch as safetensors files; the
-// Python side answers with its forward output, loss, gradients and parameters after the
-// step, which are compared here element by element.
+// Python side answers with its forward output, loss, gradients, parameters after the
+// step and updates, which are compared here element by element.
 #include <doctest/doctest.h>
 
 #include "data/idx.hpp"
@@ -21,9 +21,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <random>
 #include <sstream>
 #include <string>
+#include <vector>
+
 #include <sys/wait.h>
 
 namespace graphrun::parity {
@@ -49,7 +52,7 @@ inline int run(const std::string& cmd, std::string& output) {
 // Agreement of two arrays: |a - b| <= rel * max(|a|, |b|) + abs_floor for every element.
 struct Agreement {
   double worst_ratio = 0;  // max of |a - b| / (rel * max(|a|, |b|) + abs_floor): <= 1 passes
-  double max_rel = 0;      // max of |a - b| / max(|a|, |b|) where max(|a|, |b|) >= abs_floor / rel
+  double max_rel = 0;      // max of |a - b| / max(|a|, |b|) over elements of at least 1e-3 x the largest
   double max_abs = 0;      // max of |a - b|
   size_t worst = 0;        // index of the element with worst_ratio
   double a = 0, b = 0;     // its two values
@@ -72,23 +75,25 @@ inline Agreement compare(const std::vector<float>& a, const std::vector<float>& 
     r.same_size = false;
     return r;
   }
+  double largest = 0;
+  for (size_t i = 0; i < a.size(); ++i) largest = std::max({largest, double(std::abs(a[i])), double(std::abs(b[i]))});
   for (size_t i = 0; i < a.size(); ++i) {
     const double x = a[i], y = b[i], d = std::abs(x - y), m = std::max(std::abs(x), std::abs(y));
     const double ratio = std::isfinite(d) ? d / (kRel * m + kAbsFloor) : INFINITY;
-    if (ratio > r.worst_ratio) {
+    if (i == 0 || ratio > r.worst_ratio) {
       r.worst_ratio = ratio;
       r.worst = i;
       r.a = x;
       r.b = y;
     }
     r.max_abs = std::max(r.max_abs, d);
-    if (m >= kAbsFloor / kRel) r.max_rel = std::max(r.max_rel, d / m);
+    if (m > 0 && m >= 1e-3 * largest) r.max_rel = std::max(r.max_rel, d / m);
   }
   return r;
 }
 
 // What one side computed in one training step, by quantity name ("output", "loss",
-// "grad/<param>", "param/<param>").
+// "grad/<param>", "param/<param>" after the step, "update/<param>" = after - before).
 using Quantities = std::map<std::string, std::vector<float>>;
 
 struct StepFiles {
@@ -146,6 +151,8 @@ inline Quantities graphrun_step(const std::string& graph, int64_t batch, StepFil
   Session s(graph, testing::registry(), o);
   s.save_weights(files.weights);
   Model& m = s.model();
+  std::map<std::string, std::vector<float>> initial;
+  for (const Parameter& p : m.params()) initial[p.name].assign(p.value.data(), p.value.data() + volume(p.spec.dims));
 
   int left = -1, right = -1, label = -1;
   for (int id : m.graph_inputs()) {
@@ -183,7 +190,14 @@ inline Quantities graphrun_step(const std::string& graph, int64_t batch, StepFil
   const TrainSpec& t = s.spec().train;
   auto optimizer = make_optimizer(t.optimizer, t.optimizer_args);
   optimizer->step(m.params());
-  for (const Parameter& p : m.params()) q["param/" + p.name].assign(p.value.data(), p.value.data() + volume(p.spec.dims));
+  for (const Parameter& p : m.params()) {
+    const float* v = p.value.data();
+    const std::vector<float>& before = initial.at(p.name);
+    q["param/" + p.name].assign(v, v + before.size());
+    // The change on its own: a small update (or moving-average step) hides in 1e-4 of the value.
+    std::vector<float>& delta = q["update/" + p.name];
+    for (size_t i = 0; i < before.size(); ++i) delta.push_back(v[i] - before[i]);
+  }
 
   Checkpoint mine;
   for (const auto& [name, v] : q) mine.tensors[name] = {{int64_t(v.size())}, v};
@@ -192,9 +206,10 @@ inline Quantities graphrun_step(const std::string& graph, int64_t batch, StepFil
 }
 
 // The same step in PyTorch; fails the test when the script fails.
-inline Quantities torch_step(const std::string& model, const StepFiles& files, const std::string& out) {
+inline Quantities torch_step(const std::string& model, const StepFiles& files, const std::string& out,
+                             const std::string& extra = "") {
   const std::string cmd = std::string(kPython) + " " + GRAPHRUN_SOURCE_DIR + "/tools/bench/parity.py --model " + model +
-                          " --weights " + files.weights + " --batch " + files.batch + " --out " + out;
+                          " --weights " + files.weights + " --batch " + files.batch + " --out " + out + " " + extra;
   std::string output;
   const int code = run(cmd, output);
   INFO(cmd);
@@ -203,6 +218,18 @@ inline Quantities torch_step(const std::string& model, const StepFiles& files, c
   Quantities q;
   for (auto& [name, t] : read_checkpoint(out).tensors) q[name] = std::move(t.values);
   return q;
+}
+
+// Names of the quantities outside the tolerance (or missing on either side), no assertion.
+inline std::vector<std::string> disagreements(const Quantities& mine, const Quantities& theirs) {
+  std::vector<std::string> out;
+  for (const auto& [name, values] : mine) {
+    auto it = theirs.find(name);
+    if (it == theirs.end() || !compare(values, it->second).ok()) out.push_back(name);
+  }
+  for (const auto& [name, values] : theirs)
+    if (!mine.count(name)) out.push_back(name);
+  return out;
 }
 
 // Compares every quantity graphrun computed with PyTorch's; reports each quantity's

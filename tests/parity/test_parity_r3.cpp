@@ -14,7 +14,7 @@ TEST_CASE("parity: R3 Siamese MLP (no dropout), one RMSprop step, matches PyTorc
   f.weights = f.dir + "/initial.safetensors";
   f.batch = f.dir + "/batch.safetensors";
   f.graphrun = f.dir + "/graphrun.safetensors";
-  const auto mine = parity::graphrun_step(testing::graph_path("../parity/graphs/r3_siamese_mlp_no_dropout.yaml"), 128, f);
+  const auto mine = parity::graphrun_step(std::string(GRAPHRUN_SOURCE_DIR) + "/tests/parity/graphs/r3_siamese_mlp_no_dropout.yaml", 128, f);
   CHECK(mine.count("param/encoder/dense_1/kernel"));
   const auto theirs = parity::torch_step("r3", f, f.dir + "/torch.safetensors");
   parity::check_parity(mine, theirs);

@@ -143,15 +143,18 @@ void Model::expand() {
   }
 }
 
-// Boost.Graph topological sort; a cycle is reported with the nodes on it.
+// Boost.Graph topological sort; a cycle is reported with the nodes on it. Edges point
+// from a node to its inputs, so the sort's finishing order is an execution order that
+// keeps the declaration order among independent branches (tower use `a` before `b`, as
+// Keras runs them; it matters for the moving statistics of a shared batch_norm).
 void Model::order() {
   using G = boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS>;
   G g(nodes_.size());
   for (size_t i = 0; i < nodes_.size(); ++i)
-    for (int in : nodes_[i].inputs) boost::add_edge(in, i, g);
-  std::vector<size_t> reversed;
+    for (int in : nodes_[i].inputs) boost::add_edge(i, in, g);
+  std::vector<size_t> execution;
   try {
-    boost::topological_sort(g, std::back_inserter(reversed));
+    boost::topological_sort(g, std::back_inserter(execution));
   } catch (const boost::not_a_dag&) {
     std::vector<int> state(nodes_.size(), 0), stack;
     std::vector<std::string> cycle;
@@ -179,9 +182,9 @@ void Model::order() {
   }
   std::vector<int> position(nodes_.size());
   std::vector<NodeDef> sorted;
-  for (auto it = reversed.rbegin(); it != reversed.rend(); ++it) {
-    position[*it] = static_cast<int>(sorted.size());
-    sorted.push_back(std::move(nodes_[*it]));
+  for (size_t v : execution) {
+    position[v] = static_cast<int>(sorted.size());
+    sorted.push_back(std::move(nodes_[v]));
   }
   for (auto& d : sorted)
     for (int& in : d.inputs) in = position[in];

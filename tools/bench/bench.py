@@ -1,0 +1,295 @@
+"""graphrun against PyTorch on the same models, data, pairs, initial weights, batch sizes,
+step counts and thread count: one command, the two sides run alternately, several
+repetitions; prints medians, the time ratio graphrun / PyTorch and peak memory per
+workload as a markdown table, and writes the raw numbers to
+tools/bench/results/<date>-<host>.json.
+
+  tools/bench/run.sh                          # everything, 3 repetitions, 2 threads
+  tools/bench/run.sh --repeats 5 --threads 1
+  tools/bench/run.sh --workloads r3,r3_infer --steps-scale 0.05 --repeats 1   # a smoke run
+
+The graphrun side is build/tools/bench/graphrun_bench (cmake --build build --target
+graphrun_bench); the PyTorch side is tools/bench/bench_torch.py under /usr/bin/python3,
+once with jemalloc (LD_PRELOAD, decay off: the usual PyTorch CPU set-up, which the ratio
+is taken against) and once out of the box. Measure on an otherwise idle machine: with 2
+threads on 2 cores, any other busy process makes OpenMP threads wait for each other.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import shlex
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+JEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
+JEMALLOC_CONF = "retain:true,dirty_decay_ms:-1,muzzy_decay_ms:-1"
+
+# name: (reference workload in models.py, mode, graph, steps of an epoch, extra driver arguments, description)
+WORKLOADS = {
+    "r3": ("r3", "train", "graphs/r3_siamese_mlp.yaml", 469, [], "R3 MLP epoch"),
+    "r4": ("r4", "train", "graphs/r4_conv_siamese.yaml", 3750, [], "R4 conv epoch"),
+    "r1_classifier": ("r1_classifier", "train", "graphs/r1_digit_classifier.yaml", 469, ["--train-range", "0:60000"],
+                      "R1 classifier epoch"),
+    "r1_matcher": ("r1_matcher", "train", "graphs/r1_dense_matcher.yaml", 400, [], "R1 dense matcher epoch"),
+    "r3_infer": ("r3", "infer", "graphs/r3_siamese_mlp.yaml", 0, [], "R3 inference, test pairs"),
+    "r4_infer": ("r4", "infer", "graphs/r4_conv_siamese.yaml", 0, [], "R4 inference, test pairs"),
+}
+SIDES = ("graphrun", "torch_jemalloc", "torch_plain")
+CLASSIFIER_WEIGHTS = "runs/r1_digit_classifier/weights.safetensors"
+
+
+def log(*args):
+    print(*args, file=sys.stderr, flush=True)
+
+
+def run_json(cmd, env):
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"command failed ({proc.returncode}): {shlex.join(cmd)}\n{proc.stderr.strip()}")
+    lines = [l for l in proc.stdout.splitlines() if l.startswith("{")]
+    if not lines:
+        raise RuntimeError(f"no JSON output from: {shlex.join(cmd)}\n{proc.stdout}\n{proc.stderr}")
+    return json.loads(lines[-1])
+
+
+def base_env(threads):
+    env = dict(os.environ)
+    for k in ("LD_PRELOAD", "MALLOC_CONF"):
+        env.pop(k, None)
+    env["OMP_NUM_THREADS"] = str(threads)
+    return env
+
+
+def prepare(driver, name, graph, extra, data, work, env):
+    """Runs graphrun_bench prepare once per workload graph; returns (graph path, prep folder)."""
+    prep = os.path.join(work, name)
+    os.makedirs(prep, exist_ok=True)
+    if name.startswith("r1_matcher"):
+        # The frozen tower's weights: the classifier's initial weights serve for timing.
+        clf_graph, clf_prep = prepare(driver, "r1_classifier_for_matcher", os.path.join(ROOT, WORKLOADS["r1_classifier"][2]),
+                                      [], data, work, env)
+        with open(graph) as f:
+            text = f.read()
+        if CLASSIFIER_WEIGHTS not in text:
+            raise RuntimeError(f"{graph}: expected the tower weights {CLASSIFIER_WEIGHTS}")
+        graph = os.path.join(prep, os.path.basename(graph))
+        with open(graph, "w") as f:
+            f.write(text.replace(CLASSIFIER_WEIGHTS, os.path.join(clf_prep, "initial.safetensors")))
+    run_json([driver, "prepare", graph, "--out", prep, "--data", data] + extra, env)
+    return graph, prep
+
+
+def summarize(values):
+    return statistics.median(values) if values else None
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def fmt(x, digits=3):
+    if x is None:
+        return "-"
+    if x >= 1000:
+        return f"{x:,.0f}"
+    return f"{x:.{digits}g}"
+
+
+def group_primitives(prims):
+    """One line per (pass, implementation) with the nodes that run it; 'ref' flagged."""
+    groups = {}
+    for p in prims:
+        groups.setdefault((p["pass"], p["impl"]), []).append(p["node"])
+    return [f"{what:40s} {impl:22s}{' <- REFERENCE KERNEL' if impl.startswith('ref') else ''}  ({', '.join(nodes)})"
+            for (what, impl), nodes in groups.items()]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeats", type=int, default=3, help="repetitions of every workload and side (default 3)")
+    ap.add_argument("--threads", type=int, default=2, help="compute threads of both sides (default 2)")
+    ap.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated, from: " + ", ".join(WORKLOADS))
+    ap.add_argument("--steps-scale", type=float, default=1.0,
+                    help="fraction of each training epoch to run (a quick check: 0.05)")
+    ap.add_argument("--infer-batch", type=int, default=0, help="inference batch size (default: the graph's batch size)")
+    ap.add_argument("--build-dir", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--data", default=os.path.join(ROOT, "data", "mnist"))
+    ap.add_argument("--python", default="/usr/bin/python3", help="interpreter with torch (Debian's python3-torch)")
+    ap.add_argument("--no-plain", action="store_true", help="skip PyTorch without jemalloc")
+    ap.add_argument("--results", default=os.path.join(HERE, "results"), help="folder for the JSON results")
+    ap.add_argument("--keep", action="store_true", help="keep the working folder (weights, pairs)")
+    args = ap.parse_args()
+
+    names = [w.strip() for w in args.workloads.split(",") if w.strip()]
+    for n in names:
+        if n not in WORKLOADS:
+            ap.error(f"unknown workload {n} (known: {', '.join(WORKLOADS)})")
+    driver = os.path.join(args.build_dir, "tools", "bench", "graphrun_bench")
+    if not os.access(driver, os.X_OK):
+        ap.error(f"{driver} missing: cmake --build {args.build_dir} --target graphrun_bench")
+    if not os.path.exists(os.path.join(args.data, "train-images-idx3-ubyte")) and \
+            not os.path.exists(os.path.join(args.data, "train-images-idx3-ubyte.gz")):
+        ap.error(f"{args.data} has no MNIST: run tools/setup.sh")
+    sides = [s for s in SIDES if not (args.no_plain and s == "torch_plain")]
+    if not os.path.exists(JEMALLOC):
+        log(f"warning: {JEMALLOC} missing (Debian package libjemalloc2): PyTorch runs without it")
+        sides = [s for s in sides if s != "torch_jemalloc"]
+    data = os.path.abspath(args.data)
+
+    env = base_env(args.threads)
+    env_jemalloc = dict(env, LD_PRELOAD=JEMALLOC, MALLOC_CONF=JEMALLOC_CONF)
+    work = tempfile.mkdtemp(prefix="graphrun_bench_")
+    started = datetime.datetime.now()
+    load_before = os.getloadavg()
+    runs, implementations, preps = [], {}, {}
+    try:
+        for n in names:
+            ref, mode, graph, epoch_steps, extra, _ = WORKLOADS[n]
+            preps[n] = prepare(driver, n, os.path.join(ROOT, graph), extra, data, work, env)
+        for rep in range(args.repeats):
+            for n in names:
+                ref, mode, _, epoch_steps, extra, _ = WORKLOADS[n]
+                graph, prep = preps[n]
+                common_g = ["--data", data, "--threads", str(args.threads), "--weights",
+                            os.path.join(prep, "initial.safetensors")] + extra
+                common_t = ["--workload", ref, "--mode", mode, "--prep", prep, "--data", data,
+                            "--threads", str(args.threads)]
+                if mode == "train":
+                    steps = max(1, round(epoch_steps * args.steps_scale))
+                    common_g += ["--steps", str(steps)]
+                    common_t += ["--steps", str(steps)]
+                elif args.infer_batch:
+                    common_g += ["--batch", str(args.infer_batch)]
+                    common_t += ["--batch", str(args.infer_batch)]
+                # Alternate the sides, and reverse their order every other repetition so that
+                # a slow drift of the machine does not favour one side.
+                order = sides if rep % 2 == 0 else list(reversed(sides))
+                for side in order:
+                    if side == "graphrun":
+                        r = run_json([driver, mode, graph] + common_g, env)
+                        implementations.setdefault(n, r.get("primitives", []))
+                        r.pop("primitives", None)
+                    else:
+                        e = env_jemalloc if side == "torch_jemalloc" else env
+                        r = run_json([args.python, os.path.join(HERE, "bench_torch.py")] + common_t, e)
+                    r.update({"workload": n, "side": side, "repeat": rep})
+                    runs.append(r)
+                    log(f"[{rep + 1}/{args.repeats}] {n:14s} {side:15s} {r['seconds']:9.3f} s"
+                        + (f"  {r['pairs_per_second']:10.0f} pairs/s" if mode == "infer" else
+                           f"  loss {r['mean_loss']:.4f}") + f"  peak {r['peak_rss_mb']:.0f} MB")
+    finally:
+        if args.keep:
+            log(f"working folder kept: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+    summary = {}
+    for n in names:
+        ref, mode, _, _, _, desc = WORKLOADS[n]
+        row = {"description": desc, "mode": mode}
+        for side in sides:
+            rs = [r for r in runs if r["workload"] == n and r["side"] == side]
+            row[side] = {
+                "seconds": summarize([r["seconds"] for r in rs]),
+                "pairs_per_second": summarize([r["pairs_per_second"] for r in rs]) if mode == "infer" else None,
+                "peak_rss_mb": max(r["peak_rss_mb"] for r in rs),
+                "end_rss_mb": max(r.get("end_rss_mb", 0) for r in rs),
+                "steps": rs[0]["steps"], "batch": rs[0]["batch"],
+                "mean_loss": summarize([r["mean_loss"] for r in rs]) if mode == "train" else None,
+                "mean_output": summarize([r["mean_output"] for r in rs]) if mode == "infer" else None,
+            }
+        if mode == "infer":  # same weights and pairs: the mean outputs must agree
+            g, t = row["graphrun"]["mean_output"], row[sides[1]]["mean_output"]
+            row["outputs_agree"] = abs(g - t) <= 1e-4 * max(abs(g), abs(t)) + 1e-6
+            if not row["outputs_agree"]:
+                log(f"warning: {n}: mean output graphrun {g} vs PyTorch {t}: the two models differ")
+        peer = "torch_jemalloc" if "torch_jemalloc" in sides else "torch_plain"
+        row["ratio_vs"] = peer
+        row["time_ratio"] = row["graphrun"]["seconds"] / row[peer]["seconds"]
+        summary[n] = row
+
+    torch_run = next((r for r in runs if r["side"].startswith("torch")), {})
+    jemalloc_run = next((r for r in runs if r["side"] == "torch_jemalloc"), {})
+    host = socket.gethostname()
+    command = "tools/bench/run.sh " + shlex.join(sys.argv[1:])
+    result = {
+        "date": started.isoformat(timespec="seconds"), "host": host, "cpu": cpu_model(), "cores": os.cpu_count(),
+        "kernel": platform.release(), "command": command, "threads": args.threads, "repeats": args.repeats,
+        "steps_scale": args.steps_scale, "load_average_before": load_before, "load_average_after": os.getloadavg(),
+        "torch": torch_run.get("torch"), "torch_blas": torch_run.get("blas"),
+        "torch_libraries": torch_run.get("libraries"), "torch_allocator_check": jemalloc_run.get("allocator"),
+        "summary": summary, "implementations": implementations, "runs": runs,
+    }
+    os.makedirs(args.results, exist_ok=True)
+    out = os.path.join(args.results, f"{started:%Y-%m-%d}-{host}.json")
+    if os.path.exists(out):
+        out = os.path.join(args.results, f"{started:%Y-%m-%d-%H%M%S}-{host}.json")
+    with open(out, "w") as f:
+        json.dump(result, f, indent=1)
+
+    print_report(result, sides, out)
+
+
+def print_report(result, sides, out):
+    p = print
+    p()
+    p("## oneDNN primitives of graphrun (full-batch plan): pass, implementation (nodes)")
+    for n, prims in result["implementations"].items():
+        refs = [f"{q['node']} {q['pass']}" for q in prims if q["ref"]]
+        p(f"- {n}: {len(prims)} primitives, {len(refs)} on a reference kernel" + (": " + "; ".join(refs) if refs else ""))
+        for line in group_primitives(prims):
+            p(f"    {line}")
+    p()
+    p(f"Date: {result['date']}  ")
+    p(f"Machine: {result['host']}, {result['cpu']}, {result['cores']} cores, Linux {result['kernel']}; "
+      f"load average before/after {result['load_average_before'][0]:.2f}/{result['load_average_after'][0]:.2f}  ")
+    p(f"Command: `{result['command']}`  ")
+    p(f"Threads: {result['threads']} (both sides); repetitions: {result['repeats']} (medians); "
+      f"steps scale: {result['steps_scale']}  ")
+    p(f"PyTorch {result['torch']}, BLAS mapped: {', '.join(result['torch_blas'] or ['?'])}; "
+      f"with jemalloc: {result['torch_allocator_check'] or 'not run'}  ")
+    p()
+    has_plain = "torch_plain" in sides
+    head = ["workload", "steps x batch", "graphrun", "PyTorch + jemalloc"] + (["PyTorch plain"] if has_plain else []) + \
+        ["graphrun / PyTorch time", "peak RSS MB graphrun / PyTorch" + (" / plain" if has_plain else "")]
+    p("| " + " | ".join(head) + " |")
+    p("|" + "|".join(["---"] * len(head)) + "|")
+    for n, row in result["summary"].items():
+        g = row["graphrun"]
+        cells = [row["description"], f"{g['steps']} x {g['batch']}"]
+        for side in sides:
+            s = row[side]
+            cells.append(f"{fmt(s['seconds'])} s" if row["mode"] == "train"
+                         else f"{fmt(s['pairs_per_second'])} pairs/s")
+        cells.append(f"{row['time_ratio']:.2f}")
+        cells.append(" / ".join(f"{row[s]['peak_rss_mb']:.0f}" for s in sides))
+        p("| " + " | ".join(cells) + " |")
+    p()
+    p("Times are the medians of the steps alone (no file reading or plan creation; batch assembly and the "
+      "optimizer included); a time ratio below 1 means graphrun is faster than PyTorch + jemalloc.")
+    for n, row in result["summary"].items():
+        key = "mean_loss" if row["mode"] == "train" else "mean_output"
+        vals = {s: row[s][key] for s in sides}
+        p(f"- {n}: {key} " + ", ".join(f"{s} {v:.5g}" for s, v in vals.items() if v is not None))
+    p()
+    rel = os.path.relpath(out, ROOT)
+    p(f"raw results: {out if rel.startswith('..') else rel}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,376 @@
+// graphrun_bench: the graphrun side of tools/bench/bench.py. It times what a training
+// epoch or an evaluation pass costs in the steps themselves: data files are read, pairs
+// sampled and plans created before the clock starts; batch assembly (the prefetching
+// loader), forward, backward, gradient reduction and the optimizer are inside it.
+//
+//   graphrun_bench prepare GRAPH --out DIR     initial weights and the train/test pairs,
+//                                              so that the PyTorch peer uses the same ones
+//   graphrun_bench train GRAPH --steps N       one epoch (or N steps) of training
+//   graphrun_bench infer GRAPH --batch B       forward passes over the test pairs
+//
+// Each prints one JSON object on stdout.
+#include "data/batches.hpp"
+#include "data/idx.hpp"
+#include "data/pairs.hpp"
+#include "exec/plan.hpp"
+#include "train/optimizer.hpp"
+#include "train/session.hpp"
+#include "train/threads.hpp"
+
+#include <graphrun/error.hpp>
+#include <graphrun/plugin_loader.hpp>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <set>
+#include <sstream>
+
+namespace {
+
+using namespace graphrun;
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+struct Options {
+  std::string graph, data, out, weights, train_range;
+  uint64_t seed = 0;
+  bool has_seed = false;
+  int threads = 2;
+  int64_t steps = 0, batch = 0;
+  bool verbose = false;
+};
+
+uint64_t mix(uint64_t a, uint64_t b) {  // splitmix64 of a combined pair
+  uint64_t z = a + 0x9E3779B97F4A7C15ull * (b + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+// A field of /proc/self/status in MB ("VmHWM": the peak resident set, "VmRSS": now).
+double status_mb(const std::string& field) {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind(field + ":", 0) == 0) return std::stod(line.substr(field.size() + 1)) / 1024.0;
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return double(u.ru_maxrss) / 1024.0;  // kilobytes on Linux
+}
+
+void add_memory(nlohmann::json& report) {
+  report["peak_rss_mb"] = status_mb("VmHWM");
+  report["end_rss_mb"] = status_mb("VmRSS");
+}
+
+// The images and pairs of one split, resolved as the graph's data section says.
+struct SplitData {
+  std::string split;
+  int64_t begin = 0, end = 0;
+  data::ImageSet images;
+  std::vector<data::Pair> pairs;
+};
+
+SplitData load_split(const Session& s, const std::string& name, const std::string& range_override) {
+  const DataSpec& d = s.spec().data;
+  SplitSpec spec = name == "train" ? d.train : d.test;
+  if (!spec.present) throw Error(s.spec().file + ": data has no '" + name + "' split");
+  if (!range_override.empty()) {
+    const auto colon = range_override.find(':');
+    if (colon == std::string::npos) throw Error("--train-range expects BEGIN:END, got " + range_override);
+    spec.begin = std::stoll(range_override.substr(0, colon));
+    spec.end = std::stoll(range_override.substr(colon + 1));
+    spec.from = 0;
+    spec.to = 1;
+  }
+  std::string path = d.path;
+  if (fs::path(path).is_relative() && !fs::exists(path)) {
+    const fs::path beside = fs::path(s.spec().file).parent_path() / path;
+    if (fs::exists(beside)) path = beside.string();
+  }
+  data::ImageSet all = data::load_idx_folder(path, spec.split);
+  int64_t begin = spec.begin, end = spec.end < 0 ? all.count : spec.end;
+  if (end > all.count) throw Error(name + " range ends at " + std::to_string(end) + " past " + std::to_string(all.count));
+  const int64_t n = end - begin;
+  end = begin + int64_t(std::llround(spec.to * double(n)));
+  begin = begin + int64_t(std::llround(spec.from * double(n)));
+  SplitData out;
+  out.split = spec.split;
+  out.begin = begin;
+  out.end = end;
+  out.images = begin == 0 && end == all.count ? std::move(all) : data::slice(all, begin, end);  // no second copy
+  data::PairSpec ps;
+  ps.strategy = d.strategy;
+  ps.same_weight = d.same_weight;
+  ps.other_weight = d.other_weight;
+  ps.same_label = d.same_label;
+  ps.seed = mix(s.seed(), name == "train" ? 1 : 3);
+  out.pairs = data::make_pairs(out.images.labels, ps);
+  if (out.pairs.empty()) throw Error(name + " split yields no examples");
+  return out;
+}
+
+SessionOptions session_options(const Options& o) {
+  SessionOptions s;
+  s.out_dir = fs::temp_directory_path() / "graphrun_bench_unused";
+  if (o.has_seed) s.seed = o.seed;
+  s.data_path = o.data;
+  s.verbose = o.verbose;
+  s.progress = false;
+  return s;
+}
+
+// Copies a batch into the plan's graph inputs, by each input's feed.
+void feed(Model& m, Plan& p, const data::Batch& b) {
+  for (int id : m.graph_inputs()) {
+    const std::string& f = m.nodes()[id].feed;
+    const std::vector<float>& src = f == "right" ? b.right : f == "label" ? b.label : f == "class" ? b.klass : b.left;
+    const size_t per = (f == "label" || f == "class") ? 1 : src.size() / size_t(std::max<int64_t>(b.size, 1));
+    std::memcpy(p.input(id).data(), src.data(), size_t(b.size) * per * sizeof(float));
+  }
+}
+
+// Runs `make` with stderr sent to a temporary file; returns what was written there.
+std::string capture_stderr(const std::function<void()>& make) {
+  std::fflush(stderr);
+  FILE* tmp = std::tmpfile();
+  if (!tmp) throw Error("cannot create a temporary file");
+  const int saved = dup(2);
+  dup2(fileno(tmp), 2);
+  auto restore = [&] {
+    std::fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+  };
+  try {
+    make();
+  } catch (...) {
+    restore();
+    std::fclose(tmp);
+    throw;
+  }
+  restore();
+  std::string text;
+  std::rewind(tmp);
+  char buf[4096];
+  while (size_t n = std::fread(buf, 1, sizeof buf, tmp)) text.append(buf, n);
+  std::fclose(tmp);
+  return text;
+}
+
+// Every primitive of a plan: node (from implementations()), pass (from the verbose log,
+// which lists the same primitives in the same order) and oneDNN implementation.
+json describe_primitives(const std::vector<std::string>& impls, const std::string& log) {
+  std::vector<std::pair<std::string, std::string>> logged;  // pass, implementation
+  std::istringstream in(log);
+  const std::string tag = "[graphrun] ", slow = "   <-- reference kernel (slow)";
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(tag, 0) != 0) continue;
+    line = line.substr(tag.size());
+    if (line.size() >= slow.size() && line.compare(line.size() - slow.size(), slow.size(), slow) == 0)
+      line.resize(line.size() - slow.size());
+    const auto cut = line.find_last_of(' ');
+    std::string what = line.substr(0, cut == std::string::npos ? 0 : cut);
+    what.erase(what.find_last_not_of(' ') + 1);
+    logged.emplace_back(what, line.substr(cut == std::string::npos ? 0 : cut + 1));
+  }
+  json out = json::array();
+  for (size_t i = 0; i < impls.size(); ++i) {
+    const auto colon = impls[i].rfind(": ");
+    const std::string node = colon == std::string::npos ? "" : impls[i].substr(0, colon);
+    const std::string impl = colon == std::string::npos ? impls[i] : impls[i].substr(colon + 2);
+    const bool paired = logged.size() == impls.size() && logged[i].second == impl;
+    out.push_back({{"node", node}, {"pass", paired ? logged[i].first : "?"}, {"impl", impl},
+                   {"ref", impl.rfind("ref", 0) == 0}});
+  }
+  return out;
+}
+
+// A plan for every batch size the run will see (full batches and the epoch's remainder),
+// created before timing. The full-batch plan's primitives go into the report.
+std::map<int64_t, std::unique_ptr<Plan>> make_plans(Model& m, int64_t pairs, int64_t batch, int64_t steps, bool verbose,
+                                                    json& report) {
+  std::set<int64_t> sizes;
+  const int64_t per_epoch = (pairs + batch - 1) / batch;
+  for (int64_t i = 0; i < std::min(steps, per_epoch); ++i) sizes.insert(std::min(batch, pairs - i * batch));
+  if (steps > per_epoch) sizes.insert(std::min(batch, pairs));
+  std::map<int64_t, std::unique_ptr<Plan>> plans;
+  const int64_t main = *sizes.rbegin();
+  for (int64_t size : sizes)
+    if (size != main) plans[size] = std::make_unique<Plan>(m, size, false);
+  const std::string log = capture_stderr([&] { plans[main] = std::make_unique<Plan>(m, main, true); });
+  if (verbose) std::fputs(log.c_str(), stderr);
+  const json prims = describe_primitives(plans[main]->implementations(), log);
+  int refs = 0;
+  for (const auto& p : prims) refs += p["ref"].get<bool>() ? 1 : 0;
+  report["primitives"] = prims;
+  report["ref_implementations"] = refs;
+  return plans;
+}
+
+void write_pairs(const std::string& path, const std::vector<data::Pair>& pairs) {
+  std::ofstream f(path, std::ios::binary);
+  for (const data::Pair& p : pairs) {
+    f.write(reinterpret_cast<const char*>(&p.a), 4);
+    f.write(reinterpret_cast<const char*>(&p.b), 4);
+    f.write(reinterpret_cast<const char*>(&p.label), 4);
+  }
+  if (!f) throw Error(path + ": cannot write the pairs");
+}
+
+json split_info(const SplitData& d) {
+  return {{"split", d.split}, {"begin", d.begin}, {"end", d.end}, {"pairs", d.pairs.size()}};
+}
+
+int prepare(const Options& o, const Registry& registry) {
+  Session s(o.graph, registry, session_options(o));
+  fs::create_directories(o.out);
+  s.save_weights(o.out + "/initial.safetensors");
+  const SplitData train = load_split(s, "train", o.train_range);
+  write_pairs(o.out + "/train_pairs.bin", train.pairs);
+  json info = {{"graph", s.spec().name}, {"seed", s.seed()}, {"batch_size", s.spec().train.batch_size},
+               {"eval_batch_size", s.spec().train.eval_batch_size ? s.spec().train.eval_batch_size : s.spec().train.batch_size},
+               {"train", split_info(train)}};
+  if (s.spec().data.test.present) {
+    const SplitData test = load_split(s, "test", "");
+    write_pairs(o.out + "/test_pairs.bin", test.pairs);
+    info["test"] = split_info(test);
+  }
+  std::ofstream(o.out + "/prepare.json") << info.dump(2) << "\n";
+  std::printf("%s\n", info.dump().c_str());
+  return 0;
+}
+
+int train(const Options& o, const Registry& registry) {
+  Session s(o.graph, registry, session_options(o));
+  set_threads(o.threads);
+  if (!o.weights.empty()) s.load_weights(o.weights);
+  Model& m = s.model();
+  const TrainSpec& t = s.spec().train;
+  const SplitData split = load_split(s, "train", o.train_range);
+  const int64_t batch = o.batch > 0 ? o.batch : t.batch_size;
+  data::BatchLoader loader(split.images, split.pairs, batch, true, mix(s.seed(), 4));
+  const int64_t steps = o.steps > 0 ? o.steps : loader.batches_per_epoch();
+  json report = {{"side", "graphrun"}, {"mode", "train"}, {"graph", s.spec().name}, {"threads", threads()},
+                 {"batch", batch}, {"steps", steps}};
+  auto plans = make_plans(m, int64_t(split.pairs.size()), batch, steps, o.verbose, report);
+  auto optimizer = make_optimizer(t.optimizer, t.optimizer_args);
+
+  double loss_sum = 0;
+  int64_t examples = 0, epoch = 0;
+  const auto start = std::chrono::steady_clock::now();
+  loader.start_epoch(epoch);
+  for (int64_t i = 0; i < steps; ++i) {
+    const data::Batch* b = loader.next();
+    if (!b) {  // more steps than one epoch: carry on with the next one
+      loader.start_epoch(++epoch);
+      b = loader.next();
+    }
+    Plan& p = *plans.at(b->size);
+    feed(m, p, *b);
+    const uint64_t seed = mix(s.seed() ^ 0x5eed, uint64_t(i));
+    p.forward(Mode::train, seed);
+    loss_sum += double(p.loss()) * double(b->size);
+    p.backward(seed);
+    p.reduce_gradients();
+    optimizer->step(m.params());
+    examples += b->size;
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!std::isfinite(loss_sum)) throw Error("training diverged: the loss is not finite");
+  report["seconds"] = seconds;
+  report["examples"] = examples;
+  report["mean_loss"] = loss_sum / double(examples);
+  add_memory(report);
+  std::printf("%s\n", report.dump().c_str());
+  return 0;
+}
+
+int infer(const Options& o, const Registry& registry) {
+  Session s(o.graph, registry, session_options(o));
+  set_threads(o.threads);
+  if (!o.weights.empty()) s.load_weights(o.weights);
+  Model& m = s.model();
+  const SplitData split = load_split(s, "test", "");
+  const TrainSpec& t = s.spec().train;
+  const int64_t batch = o.batch > 0 ? o.batch : (t.eval_batch_size ? t.eval_batch_size : t.batch_size);
+  data::BatchLoader loader(split.images, split.pairs, batch, false, 0);
+  const int64_t steps = loader.batches_per_epoch();
+  json report = {{"side", "graphrun"}, {"mode", "infer"}, {"graph", s.spec().name}, {"threads", threads()},
+                 {"batch", batch}, {"steps", steps}};
+  auto plans = make_plans(m, int64_t(split.pairs.size()), batch, steps, o.verbose, report);
+
+  double output_sum = 0;
+  int64_t pairs = 0;
+  const int out = m.output();
+  const int64_t width = volume(m.nodes()[out].shape);
+  const auto start = std::chrono::steady_clock::now();
+  loader.start_epoch(0);
+  while (const data::Batch* b = loader.next()) {
+    Plan& p = *plans.at(b->size);
+    feed(m, p, *b);
+    p.forward(Mode::eval, 0);
+    const float* y = p.output(out);
+    for (int64_t k = 0; k < b->size * width; ++k) output_sum += y[k];
+    pairs += b->size;
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  report["seconds"] = seconds;
+  report["examples"] = pairs;
+  report["pairs_per_second"] = double(pairs) / seconds;
+  report["mean_output"] = output_sum / double(pairs * width);
+  add_memory(report);
+  std::printf("%s\n", report.dump().c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"graphrun_bench: times graphrun's training steps and inference for tools/bench/bench.py"};
+  app.require_subcommand(1);
+  Options o;
+  auto common = [&](CLI::App* cmd) {
+    cmd->add_option("graph", o.graph, "graph file (YAML)")->required()->check(CLI::ExistingFile);
+    cmd->add_option("--data", o.data, "data folder (overrides data.path)");
+    cmd->add_option_function<uint64_t>("--seed", [&](uint64_t v) { o.seed = v, o.has_seed = true; },
+                                       "seed (overrides train.seed)");
+    cmd->add_option("--train-range", o.train_range, "BEGIN:END: train on these images of the train split instead");
+  };
+  CLI::App* prep = app.add_subcommand("prepare", "write initial weights and the train/test pairs into a folder");
+  common(prep);
+  prep->add_option("--out", o.out, "folder")->required();
+  CLI::App* tr = app.add_subcommand("train", "time the training steps of one epoch");
+  CLI::App* inf = app.add_subcommand("infer", "time forward passes over the test pairs (pairs/s)");
+  for (CLI::App* cmd : {tr, inf}) {
+    common(cmd);
+    cmd->add_option("--threads", o.threads, "compute threads (default 2)");
+    cmd->add_option("--weights", o.weights, "start from these weights (a checkpoint of this graph)");
+    cmd->add_option("--batch", o.batch, "batch size (default: the graph's)");
+    cmd->add_flag("-v,--verbose", o.verbose, "also log every primitive and its oneDNN implementation on stderr");
+  }
+  tr->add_option("--steps", o.steps, "training steps (default: one epoch)");
+  CLI11_PARSE(app, argc, argv);
+  try {
+    PluginLoader loader;
+    loader.load_default();
+    if (*prep) return prepare(o, loader.registry());
+    if (*tr) return train(o, loader.registry());
+    if (*inf) return infer(o, loader.registry());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "graphrun_bench: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,138 @@
+"""The PyTorch side of tools/bench/bench.py: times one workload in this process and prints
+one JSON object. It reads what `graphrun_bench prepare` wrote (initial weights, the train
+and test pairs and which images they index), so both sides train the same model from the
+same weights on the same pairs; only the shuffle of each epoch is drawn independently.
+
+  bench_torch.py --workload r3 --mode train --prep DIR --data data/mnist --threads 2 [--steps N]
+  bench_torch.py --workload r4 --mode infer --prep DIR --data data/mnist --threads 2 [--batch B]
+
+Timed: batch assembly (indexing the image tensor), forward, loss, backward and the
+optimizer for training; batch assembly and forward (inference mode) for inference. Not
+timed: importing torch, reading files, building the model.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import load_mnist, mapped_libraries, peak_rss_mb, read_pairs, read_safetensors  # noqa: E402
+import models  # noqa: E402
+
+
+def rss_now_mb():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return 0.0
+
+
+def load_split(prep, info, data, split_name, shape):
+    s = info[split_name]
+    images, _ = load_mnist(data, s["split"])
+    images = np.ascontiguousarray(images[s["begin"]:s["end"]]).reshape((-1,) + tuple(shape))
+    a, b, label = read_pairs(os.path.join(prep, f"{split_name}_pairs.bin"))
+    if len(a) != s["pairs"]:
+        raise ValueError(f"{prep}: {split_name}_pairs.bin holds {len(a)} pairs, prepare.json says {s['pairs']}")
+    return torch.from_numpy(images), torch.from_numpy(a), torch.from_numpy(b), torch.from_numpy(label)
+
+
+def run_train(wl, model, images, a, b, label, batch, steps, seed):
+    model.train()
+    optimizer = wl["optimizer"](model.parameters())
+    loss_fn = wl["loss"]
+    pairs_feed = wl["feed"] == "pairs"
+    n = len(a)
+    per_epoch = (n + batch - 1) // batch
+    rng = np.random.default_rng(seed)
+    loss_sum, examples = 0.0, 0
+    start = time.perf_counter()
+    order = None
+    for i in range(steps):
+        k = i % per_epoch
+        if k == 0:
+            order = torch.from_numpy(rng.permutation(n))
+        idx = order[k * batch:(k + 1) * batch]
+        ia = a.index_select(0, idx)
+        optimizer.zero_grad()
+        if pairs_feed:
+            out = model(images.index_select(0, ia), images.index_select(0, b.index_select(0, idx)))
+            loss = loss_fn(out, label.index_select(0, idx).unsqueeze(1))
+        else:
+            out = model(images.index_select(0, ia))
+            loss = loss_fn(out, label.index_select(0, idx).long())
+        loss.backward()
+        optimizer.step()
+        loss_sum += loss.item() * len(idx)
+        examples += len(idx)
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "examples": examples, "mean_loss": loss_sum / examples}
+
+
+def run_infer(model, images, a, b, batch):
+    model.eval()
+    n = len(a)
+    total = 0.0
+    start = time.perf_counter()
+    with torch.inference_mode():
+        for k in range(0, n, batch):
+            out = model(images.index_select(0, a[k:k + batch]), images.index_select(0, b[k:k + batch]))
+            total += float(out.sum())
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "examples": n, "pairs_per_second": n / seconds, "mean_output": total / n}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--workload", required=True, choices=sorted(models.WORKLOADS))
+    ap.add_argument("--mode", required=True, choices=["train", "infer"])
+    ap.add_argument("--prep", required=True, help="folder written by graphrun_bench prepare")
+    ap.add_argument("--data", required=True, help="MNIST folder (IDX files)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--steps", type=int, default=0, help="training steps (default: one epoch)")
+    ap.add_argument("--batch", type=int, default=0, help="batch size (default: the graph's)")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    wl = models.WORKLOADS[args.workload]
+    with open(os.path.join(args.prep, "prepare.json")) as f:
+        info = json.load(f)
+    model = wl["make"]()
+    weights, _ = read_safetensors(os.path.join(args.prep, "initial.safetensors"))
+    models.load_weights(model, weights)
+
+    split = "train" if args.mode == "train" else "test"
+    images, a, b, label = load_split(args.prep, info, args.data, split, wl["shape"])
+    if args.mode == "train":
+        batch = args.batch or info["batch_size"]
+        per_epoch = (len(a) + batch - 1) // batch
+        steps = args.steps or per_epoch
+        result = run_train(wl, model, images, a, b, label, batch, steps, args.seed)
+    else:
+        batch = args.batch or info["eval_batch_size"]
+        steps = (len(a) + batch - 1) // batch
+        result = run_infer(model, images, a, b, batch)
+
+    preload = os.environ.get("LD_PRELOAD", "")
+    libs = mapped_libraries()
+    result.update({
+        "side": "torch", "mode": args.mode, "workload": args.workload, "batch": batch, "steps": steps,
+        "threads": torch.get_num_threads(), "torch": torch.__version__,
+        "allocator": "jemalloc" if any("jemalloc" in p for p in libs) else "glibc",
+        "malloc_conf": os.environ.get("MALLOC_CONF", ""), "ld_preload": preload,
+        "blas": [p for p in libs if "blas" in os.path.basename(p)],
+        "libraries": libs, "mkldnn": torch.backends.mkldnn.is_available(),
+        "peak_rss_mb": peak_rss_mb(), "end_rss_mb": rss_now_mb(),
+    })
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
