@@ -147,23 +147,25 @@ class R4ConvSiamese(nn.Module):
 
 
 class R1Classifier(nn.Module):
-    """graphs/r1_digit_classifier.yaml: Conv 32@3x3 relu, MaxPool 2, Conv 64@3x3 relu,
-    MaxPool 2, Flatten, Dropout 0.5, Dense 10 softmax. forward() returns the logits (the
-    loss takes log-softmax of them, as Keras does for a softmax output)."""
+    """graphs/r1_digit_classifier.yaml: Conv 32@3x3, BatchNorm, relu, MaxPool 2, Conv 64@3x3,
+    BatchNorm, relu, MaxPool 2, Flatten, Dropout 0.5, Dense 10 softmax. forward() returns the
+    logits (the loss takes log-softmax of them, as Keras does for a softmax output)."""
 
     def __init__(self, dropout_rate=0.5):
         super().__init__()
         self.rate = dropout_rate
         self.conv1, self.conv2 = nn.Conv2d(1, 32, 3), nn.Conv2d(32, 64, 3)
+        self.norm1, self.norm2 = KerasBatchNorm(32), KerasBatchNorm(64)
         self.probs = nn.Linear(1600, 10)
 
     def forward(self, image):
-        x = F.max_pool2d(F.relu(self.conv1(image)), 2)
-        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = F.max_pool2d(F.relu(self.norm1(self.conv1(image))), 2)
+        x = F.max_pool2d(F.relu(self.norm2(self.conv2(x))), 2)
         return self.probs(dropout(torch.flatten(x, 1), self.rate, self.training))
 
     def names(self, prefix=""):
         return {**layer_names(self.conv1, prefix + "conv1"), **layer_names(self.conv2, prefix + "conv2"),
+                **self.norm1.names(prefix + "norm1"), **self.norm2.names(prefix + "norm2"),
                 **layer_names(self.probs, prefix + "probs")}
 
 
