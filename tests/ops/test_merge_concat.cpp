@@ -2,18 +2,13 @@
 #include <graphrun/error.hpp>
 #include <graphrun/harness.hpp>
 
+#include "harness_options.hpp"
 #include "plugins.hpp"
 
 using namespace graphrun;
+using graphrun::testing::batch_of;
 
 namespace {
-
-NodeHarness::Options batch_of(int64_t n, std::vector<bool> needs = {}) {
-  NodeHarness::Options o;
-  o.batch = n;
-  o.needs_input_grad = std::move(needs);
-  return o;
-}
 
 void check_no_reference_kernels(const NodeHarness& h) {
   for (const auto& impl : h.implementations()) {

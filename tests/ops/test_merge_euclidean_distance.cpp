@@ -2,20 +2,14 @@
 #include <graphrun/error.hpp>
 #include <graphrun/harness.hpp>
 
+#include "harness_options.hpp"
 #include "plugins.hpp"
 
 #include <cmath>
 
 using namespace graphrun;
+using graphrun::testing::batch_of;
 
-namespace {
-NodeHarness::Options batch_of(int64_t n, std::vector<bool> needs = {}) {
-  NodeHarness::Options o;
-  o.batch = n;
-  o.needs_input_grad = std::move(needs);
-  return o;
-}
-}  // namespace
 
 TEST_CASE("euclidean_distance: per-sample distance, clamped at sqrt(eps)") {
   NodeHarness h(testing::registry(), "euclidean_distance", Attributes("d"), {{2}, {2}}, batch_of(3));

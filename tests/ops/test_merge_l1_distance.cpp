@@ -2,20 +2,15 @@
 #include <graphrun/error.hpp>
 #include <graphrun/harness.hpp>
 
+#include "harness_options.hpp"
 #include "plugins.hpp"
 
 #include <cmath>
 
 using namespace graphrun;
+using graphrun::testing::batch_of;
 
 namespace {
-NodeHarness::Options batch_of(int64_t n, std::vector<bool> needs = {}) {
-  NodeHarness::Options o;
-  o.batch = n;
-  o.needs_input_grad = std::move(needs);
-  return o;
-}
-
 // b = a + offset with |offset| >= 0.1, so no entry sits at the kink a == b.
 void set_separated_inputs(NodeHarness& h, size_t count) {
   std::vector<float> a(count), b(count);

@@ -2,18 +2,12 @@
 #include <graphrun/error.hpp>
 #include <graphrun/harness.hpp>
 
+#include "harness_options.hpp"
 #include "plugins.hpp"
 
 using namespace graphrun;
+using graphrun::testing::batch_of;
 
-namespace {
-NodeHarness::Options batch_of(int64_t n, std::vector<bool> needs = {}) {
-  NodeHarness::Options o;
-  o.batch = n;
-  o.needs_input_grad = std::move(needs);
-  return o;
-}
-}  // namespace
 
 TEST_CASE("product_sum: probability that two class distributions agree") {
   NodeHarness h(testing::registry(), "product_sum", Attributes("p"), {{3}, {3}}, batch_of(2));
