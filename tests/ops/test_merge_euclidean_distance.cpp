@@ -10,7 +10,6 @@
 using namespace graphrun;
 using graphrun::testing::batch_of;
 
-
 TEST_CASE("euclidean_distance: per-sample distance, clamped at sqrt(eps)") {
   NodeHarness h(testing::registry(), "euclidean_distance", Attributes("d"), {{2}, {2}}, batch_of(3));
   REQUIRE(h.output_shape() == Shape{1});

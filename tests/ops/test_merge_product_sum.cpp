@@ -8,7 +8,6 @@
 using namespace graphrun;
 using graphrun::testing::batch_of;
 
-
 TEST_CASE("product_sum: probability that two class distributions agree") {
   NodeHarness h(testing::registry(), "product_sum", Attributes("p"), {{3}, {3}}, batch_of(2));
   REQUIRE(h.output_shape() == Shape{1});

@@ -8,7 +8,6 @@
 using namespace graphrun;
 using graphrun::testing::batch_of;
 
-
 TEST_CASE("subtract: a - b element-wise") {
   NodeHarness h(testing::registry(), "subtract", Attributes("d"), {{3}, {3}}, batch_of(2));
   REQUIRE(h.output_shape() == Shape{3});
