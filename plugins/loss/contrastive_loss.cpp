@@ -28,7 +28,7 @@ class ContrastiveLoss : public LossNode {
     if (!(margin_ > 0) || !std::isfinite(margin_))
       a.fail("margin", "must be a positive number, got " + std::to_string(margin_));
     if (same_label_ != 0 && same_label_ != 1)
-      a.fail("same_label", "must be 0 or 1 (the label value of pairs pulled to 0), got " + std::to_string(same_label_));
+      a.fail("same_label", "must be 0 or 1 (the label value of a same pair), got " + std::to_string(same_label_));
   }
 
   Shape infer(const std::vector<Shape>& in) override {
