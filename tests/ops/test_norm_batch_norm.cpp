@@ -2,6 +2,7 @@
 #include <graphrun/error.hpp>
 #include <graphrun/harness.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 #include "plugins.hpp"
@@ -138,6 +139,9 @@ TEST_CASE("batch_norm: gradients match finite differences, train and eval, every
       {"2d train without parameters", {3, 2, 2}, bn_attrs({{"center", "false"}, {"scale", "false"}}), Mode::train, tag::nchw},
       {"2d train, first layer (no input gradient)", {1, 4, 4}, bn_attrs(), Mode::train, tag::nchw, false},
       {"2d eval, first layer (no input gradient)", {1, 4, 4}, bn_attrs(), Mode::eval, tag::nchw, false},
+      {"1d train, fused relu", {3}, bn_attrs({{"activation", "relu"}}), Mode::train, tag::undef},
+      {"2d train nChw16c, fused relu", {3, 3, 2}, bn_attrs({{"activation", "relu"}}), Mode::train, tag::nChw16c},
+      {"2d eval nhwc, fused relu", {3, 3, 2}, bn_attrs({{"activation", "relu"}}), Mode::eval, tag::nhwc},
   };
   for (auto& c : cases) {
     CAPTURE(c.name);
@@ -152,10 +156,44 @@ TEST_CASE("batch_norm: gradients match finite differences, train and eval, every
         for (auto& x : v) x = 0.5f + std::abs(x);
         h.set_param(i, v);
       }
-    auto r = h.check_gradients(1e-2, 60);
+    // A smaller step with the fused relu: an output within 1e-2 of the kink spoils the
+    // difference quotient.
+    auto r = h.check_gradients(c.attrs.has("activation") ? 1e-3 : 1e-2, 60);
     INFO("worst: " << r.worst);
     CHECK(r.checked > 0);
     CHECK(r.max_error < 1e-2);
+  }
+}
+
+TEST_CASE("batch_norm: a fused relu gives relu of the unfused output, and masks the gradient") {
+  for (Mode mode : {Mode::train, Mode::eval}) {
+    CAPTURE(int(mode));
+    const Shape in{2, 2, 3};
+    NodeHarness plain(testing::registry(), "batch_norm", bn_attrs(), {in}, options(4, mode, in, tag::nchw));
+    NodeHarness fused(testing::registry(), "batch_norm", bn_attrs({{"activation", "relu"}}), {in},
+                      options(4, mode, in, tag::nchw));
+    fused.set_input(0, plain.input(0));
+    for (size_t i = 0; i < plain.param_specs().size(); ++i) {
+      std::vector<float> v = plain.param(i);
+      if (plain.param_specs()[i].name == "moving_variance")
+        for (auto& x : v) x = 0.5f + std::abs(x);
+      plain.set_param(i, v);
+      fused.set_param(i, v);
+    }
+    plain.forward();
+    fused.forward();
+    std::vector<float> want = plain.output(), dy(want.size());
+    for (size_t i = 0; i < want.size(); ++i) {
+      dy[i] = want[i] > 0 ? 1.f : 0.f;  // the relu's gradient mask, applied by hand
+      want[i] = std::max(want[i], 0.f);
+    }
+    check_close(fused.output(), want);
+    CHECK(std::count(dy.begin(), dy.end(), 0.f) > 0);  // some outputs are cut by the relu
+    plain.backward(dy);
+    fused.backward(std::vector<float>(dy.size(), 1.f));
+    check_close(fused.input_grad(0), plain.input_grad(0), 1e-4);
+    check_close(fused.param_grad(0), plain.param_grad(0), 1e-4);  // gamma
+    check_close(fused.param_grad(1), plain.param_grad(1), 1e-4);  // beta
   }
 }
 
