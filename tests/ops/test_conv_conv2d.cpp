@@ -136,6 +136,8 @@ TEST_CASE("conv2d: gradients match finite differences") {
       {"16 -> 16 blocked, nchw", {16, 5, 5}, conv_attrs("16", "3", {{"activation", "relu"}}), tag::nchw, true},
       {"first layer 1 -> 16, no input gradient", {1, 8, 8}, conv_attrs("16", "3", {{"activation", "tanh"}}), tag::nchw, false},
       {"first layer 1 -> 4, no input gradient", {1, 8, 8}, conv_attrs("4", "5", {{"activation", "tanh"}}), tag::nchw, false},
+      {"16 -> 32 3x3: Winograd forward and weight gradient", {16, 6, 6}, conv_attrs("32", "3", {{"activation", "tanh"}}), tag::nChw16c, true},
+      {"forced Winograd in every pass", {16, 6, 6}, conv_attrs("16", "3", {{"algorithm", "winograd"}}), tag::nChw16c, true},
       // The fallback layouts, forced: nchw (gemm, plain weights, relu not fused) and blocked.
       {"forced nchw, relu", {2, 6, 5}, conv_attrs("3", "3", {{"activation", "relu"}, {"layout", "nchw"}}), tag::nchw, true},
       {"forced nchw, same stride 2, tanh", {3, 7, 6}, conv_attrs("4", "[3, 2]", {{"strides", "2"}, {"padding", "same"}, {"activation", "tanh"}, {"layout", "nchw"}}), tag::nhwc, true},
@@ -171,6 +173,24 @@ TEST_CASE("conv2d: gradients match finite differences") {
     CHECK(r.checked > 0);
     CHECK(r.max_error < 1e-2);
   }
+}
+
+TEST_CASE("conv2d: auto runs Winograd forward and weight gradient on R1's 32 -> 64 3x3 layer") {
+  NodeHarness::Options o;
+  o.batch = 8;
+  o.input_layouts = {layout({8, 32, 13, 13}, tag::nChw16c)};
+  NodeHarness h(testing::registry(), "conv2d", conv_attrs("64", "3"), {{32, 13, 13}}, o);
+  std::string all;
+  for (const auto& impl : h.implementations()) all += impl + " ";
+  INFO(all);
+  // forward, forward weights reorder, backward data (direct), its weights reorder,
+  // backward weights, weight gradient reorder
+  int wino = 0;
+  for (const auto& impl : h.implementations()) wino += impl.find("wino") != std::string::npos;
+  CHECK(wino == 2);
+  Attributes direct = conv_attrs("64", "3", {{"algorithm", "direct"}});
+  NodeHarness d(testing::registry(), "conv2d", direct, {{32, 13, 13}}, o);
+  for (const auto& impl : d.implementations()) CHECK(impl.find("wino") == std::string::npos);
 }
 
 TEST_CASE("conv2d: bad attributes and shapes are clear errors") {
