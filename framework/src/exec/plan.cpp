@@ -2,6 +2,8 @@
 
 #include <graphrun/error.hpp>
 
+#include <algorithm>
+
 namespace graphrun {
 
 // Where a gradient is gathered: several sources (one per consumer, or per use of a
@@ -84,6 +86,26 @@ Plan::Plan(Model& model, int64_t batch, bool verbose)
   for (auto& s : steps_) s->run_backward = s->on_loss_path && s->needs_grad;
   for (int i = 0; i < n; ++i) plan_node(i);
   plan_gradients();
+  warm_up();
+}
+
+// Runs every primitive once on zero inputs: oneDNN generates some kernels (gemm's among
+// them) on their first execution, which took up to 117 ms for one R3 layer. Moving
+// statistics and other node state are restored afterwards; gradients are overwritten by
+// the next step anyway.
+void Plan::warm_up() {
+  std::vector<std::pair<Tensor*, std::vector<float>>> saved;
+  for (auto& p : model_.params())
+    if (p.spec.kind == ParamSpec::Kind::state)
+      saved.emplace_back(&p.value, std::vector<float>(p.value.data(), p.value.data() + p.value.size()));
+  for (int id : model_.graph_inputs()) steps_[id]->out.fill(0.f);
+  forward(Mode::train, 0);
+  if (model_.loss() >= 0) {
+    backward(0);
+    reduce_gradients();
+  }
+  forward(Mode::eval, 0);
+  for (auto& [tensor, values] : saved) std::copy(values.begin(), values.end(), tensor->data());
 }
 
 Plan::~Plan() = default;

@@ -36,6 +36,7 @@ class Plan {
   struct Slot;
   void plan_node(int id);
   void plan_gradients();
+  void warm_up();
 
   Model& model_;
   int64_t batch_;
