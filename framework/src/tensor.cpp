@@ -1,4 +1,5 @@
 #include <graphrun/tensor.hpp>
+#include <graphrun/error.hpp>
 
 #include <algorithm>
 #include <cstring>
@@ -31,6 +32,14 @@ bool is_plain(const dnnl::memory::desc& desc) {
 
 Tensor::Tensor(const dnnl::memory::desc& desc, const dnnl::engine& engine) : memory_(desc, engine) {
   fill(0.f);
+}
+
+Tensor Tensor::view(Tensor& base, const dnnl::memory::desc& desc, size_t offset) {
+  if (offset * sizeof(float) + desc.get_size() > base.size() * sizeof(float))
+    throw Error("a tensor view reaches past the end of its base tensor");
+  Tensor t;
+  t.memory_ = dnnl::memory(desc, base.memory().get_engine(), base.data() + offset);
+  return t;
 }
 
 Shape Tensor::dims() const {

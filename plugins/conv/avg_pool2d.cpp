@@ -7,6 +7,7 @@ namespace graphrun::conv {
 OpInfo avg_pool2d_op() {
   OpInfo op;
   op.name = "avg_pool2d";
+  op.batch_mixing = BatchMixing::none;
   op.description = "2-D average pooling (Keras AveragePooling2D) on [channels, height, width]";
   op.attrs = pool2d_attrs();
   op.make = [](const Attributes& a) {

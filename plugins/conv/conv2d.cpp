@@ -341,6 +341,7 @@ class Conv2d : public Node {
 OpInfo conv2d_op() {
   OpInfo op;
   op.name = "conv2d";
+  op.batch_mixing = BatchMixing::none;
   op.description = "2-D convolution (Keras Conv2D) on [channels, height, width]";
   op.attrs = {{"filters", "", "number of output channels"},
               {"kernel_size", "", "n or [height, width]"},

@@ -85,6 +85,7 @@ class Activation : public Node {
 OpInfo activation_op() {
   OpInfo op;
   op.name = "activation";
+  op.batch_mixing = BatchMixing::none;
   op.description = "Applies an activation function; softmax runs along the last axis";
   op.attrs = {{"function", "", "relu, sigmoid, tanh, softmax or linear (identity)"}};
   op.make = [](const Attributes& a) { return std::make_unique<Activation>(a); };

@@ -165,6 +165,7 @@ class Dense : public Node {
 OpInfo dense_op() {
   OpInfo op;
   op.name = "dense";
+  op.batch_mixing = BatchMixing::none;
   op.description = "Fully connected layer: activation(x W^T + b), kernel W of dims [units, in]; "
                    "needs a rank-1 input per sample (flatten first)";
   op.attrs = {

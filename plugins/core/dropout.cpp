@@ -92,9 +92,10 @@ class Dropout : public Node {
     const uint64_t cut = static_cast<uint64_t>(rate_ * 4294967296.0);
     const float keep = static_cast<float>(1.0 / (1.0 - rate_));
     float* m = mask_.data();
-    const size_t n = mask_.size();
-    for (size_t i = 0; i < n; i += 2) {
-      const uint64_t r = splitmix64(seed + i);
+    const int64_t n = int64_t(mask_.size());
+    #pragma omp parallel for if (n >= (1 << 15))
+    for (int64_t i = 0; i < n; i += 2) {
+      const uint64_t r = splitmix64(seed + uint64_t(i));
       m[i] = (r & 0xffffffffu) >= cut ? keep : 0.f;
       if (i + 1 < n) m[i + 1] = (r >> 32) >= cut ? keep : 0.f;
     }
@@ -115,6 +116,7 @@ class Dropout : public Node {
 OpInfo dropout_op() {
   OpInfo op;
   op.name = "dropout";
+  op.batch_mixing = BatchMixing::none;
   op.description = "Training only: zeroes each value with probability `rate` and scales the rest by "
                    "1/(1-rate); a copy in evaluation";
   op.attrs = {{"rate", "", "probability of dropping a value, in [0, 1) (required)"}};

@@ -56,6 +56,7 @@ class Flatten : public Node {
 OpInfo flatten_op() {
   OpInfo op;
   op.name = "flatten";
+  op.batch_mixing = BatchMixing::none;
   op.description = "Flattens each sample to one dimension: [d1, d2, ...] -> [d1*d2*...] (row-major order)";
   op.make = [](const Attributes& a) { return std::make_unique<Flatten>(a); };
   return op;

@@ -31,6 +31,7 @@ class Input : public Node {
 OpInfo input_op() {
   OpInfo op;
   op.name = "input";
+  op.batch_mixing = BatchMixing::none;
   op.description = "Graph input; the executor writes each batch into it";
   op.min_inputs = op.max_inputs = 0;
   op.attrs = {{"shape", "", "per-sample dims, e.g. [784] or [1, 28, 28]"}};

@@ -105,6 +105,7 @@ class Concat : public Node {
 OpInfo concat_op() {
   OpInfo op;
   op.name = "concat";
+  op.batch_mixing = BatchMixing::none;
   op.description = "Concatenates 2 or more inputs along a per-sample axis; the other dims must be equal";
   op.min_inputs = 2;
   op.max_inputs = -1;

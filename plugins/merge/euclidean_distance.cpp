@@ -142,6 +142,7 @@ class EuclideanDistance : public Node {
 OpInfo euclidean_distance_op() {
   OpInfo op;
   op.name = "euclidean_distance";
+  op.batch_mixing = BatchMixing::none;
   op.description = "Per-sample distance sqrt(max(sum((a - b)^2), eps)) of two rank-1 inputs, output [1]; "
                    "its gradient is 0 (finite) where the sum is at most eps";
   op.min_inputs = op.max_inputs = 2;

@@ -98,6 +98,7 @@ class L1Distance : public Node {
 OpInfo l1_distance_op() {
   OpInfo op;
   op.name = "l1_distance";
+  op.batch_mixing = BatchMixing::none;
   op.description = "Element-wise absolute difference |a - b| of two inputs of equal shape (Koch et al.)";
   op.min_inputs = op.max_inputs = 2;
   op.make = [](const Attributes& a) { return std::make_unique<L1Distance>(a); };

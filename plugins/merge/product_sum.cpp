@@ -83,6 +83,7 @@ class ProductSum : public Node {
 OpInfo product_sum_op() {
   OpInfo op;
   op.name = "product_sum";
+  op.batch_mixing = BatchMixing::none;
   op.description = "Per-sample dot product sum(a * b) of two rank-1 inputs, output [1]; of two softmax "
                    "outputs it is the probability that both name the same class";
   op.min_inputs = op.max_inputs = 2;

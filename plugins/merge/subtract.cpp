@@ -75,6 +75,7 @@ class Subtract : public Node {
 OpInfo subtract_op() {
   OpInfo op;
   op.name = "subtract";
+  op.batch_mixing = BatchMixing::none;
   op.description = "Element-wise difference a - b of two inputs of equal shape";
   op.min_inputs = op.max_inputs = 2;
   op.make = [](const Attributes& a) { return std::make_unique<Subtract>(a); };

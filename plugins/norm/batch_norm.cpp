@@ -263,6 +263,7 @@ class BatchNorm : public Node {
 OpInfo batch_norm_op() {
   OpInfo op;
   op.name = "batch_norm";
+  op.batch_mixing = BatchMixing::in_training;
   op.description = "Batch normalisation (Keras BatchNormalization) per channel of [C, H, W] or per feature of [D]";
   op.attrs = {{"momentum", "0.99", "moving = momentum * moving + (1 - momentum) * batch statistic"},
               {"epsilon", "0.001", "added to the variance"},

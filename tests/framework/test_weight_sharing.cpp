@@ -6,6 +6,7 @@
 #include "graph/model.hpp"
 #include "plugins.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -32,19 +33,22 @@ output: p
 loss: loss
 )";
 
-}  // namespace
+// The graph with the tower's uses kept apart (one chain of nodes each) or run as one batch.
+std::string graph_text(bool batch_uses) {
+  std::string text = kGraph;
+  if (!batch_uses) text.replace(text.find("  enc:\n"), 7, "  enc:\n    batch_uses: false\n    layers:\n");
+  return text;
+}
 
-TEST_CASE("weight sharing: one tensor per tower parameter, gradients summed over uses") {
-  dnnl::engine eng(dnnl::engine::kind::cpu, 0);
-  Model m(parse_graph_spec(kGraph, "shared.yaml"), testing::registry(), eng);
-  m.initialize(3);
-  const int a = m.find("a/dense_1"), b = m.find("b/dense_1");
-  REQUIRE(a >= 0);
-  REQUIRE(b >= 0);
-  CHECK(m.nodes()[a].params == m.nodes()[b].params);  // the same Parameter objects
-  CHECK(m.params().size() == 6);                      // 2 tower layers + head, kernel and bias each
-  CHECK(m.params()[m.nodes()[a].params[0]].uses == 2);
+struct Step {
+  double loss = 0;
+  std::vector<float> kernel_grad;  // the tower's first kernel
+  std::vector<float> output;
+};
 
+// One forward/backward on a fixed batch; checks the tower's first kernel gradient against
+// central differences of the whole graph's loss.
+Step check_shared_gradient(Model& m, const std::string& kernel_name) {
   Plan plan(m, 4);
   std::mt19937 rng(5);
   std::uniform_real_distribution<float> uni(-1, 1);
@@ -56,14 +60,20 @@ TEST_CASE("weight sharing: one tensor per tower parameter, gradients summed over
   labels[0] = 1, labels[1] = 0, labels[2] = 1, labels[3] = 0;
 
   plan.forward(Mode::train, 0);
+  Step step;
+  step.loss = plan.loss();
+  const float* out = plan.output(m.output());
+  step.output.assign(out, out + 4);
   plan.backward(0);
   plan.reduce_gradients();
-  Parameter& kernel = m.params()[m.nodes()[a].params[0]];
-  std::vector<float> analytic(kernel.grad.data(), kernel.grad.data() + kernel.grad.size());
+  auto it = std::find_if(m.params().begin(), m.params().end(), [&](const Parameter& p) { return p.name == kernel_name; });
+  REQUIRE(it != m.params().end());
+  Parameter& kernel = *it;
+  step.kernel_grad.assign(kernel.grad.data(), kernel.grad.data() + kernel.grad.size());
 
   const double eps = 1e-3;
   double worst = 0, norm = 0;
-  for (size_t i = 0; i < analytic.size(); ++i) {
+  for (size_t i = 0; i < step.kernel_grad.size(); ++i) {
     float& w = kernel.value.data()[i];
     const float saved = w;
     w = saved + float(eps);
@@ -74,15 +84,70 @@ TEST_CASE("weight sharing: one tensor per tower parameter, gradients summed over
     const double down = plan.loss();
     w = saved;
     const double numeric = (up - down) / (2 * eps);
-    worst = std::max(worst, std::abs(numeric - analytic[i]));
+    worst = std::max(worst, std::abs(numeric - step.kernel_grad[i]));
     norm = std::max(norm, std::abs(numeric));
   }
   CAPTURE(worst);
   CAPTURE(norm);
-  CHECK(norm > 1e-3);            // the check means something: the gradient is not zero
+  CHECK(norm > 1e-3);  // the check means something: the gradient is not zero
   // Had only one branch's gradient been kept, the finite difference (which moves the
   // shared tensor under both branches) would disagree with it.
   CHECK(worst < 2e-3 + 0.02 * norm);
+  return step;
+}
+
+}  // namespace
+
+TEST_CASE("weight sharing: one tensor per tower parameter, gradients summed over separate uses") {
+  dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  Model m(parse_graph_spec(graph_text(false), "shared.yaml"), testing::registry(), eng);
+  m.initialize(3);
+  const int a = m.find("a/dense_1"), b = m.find("b/dense_1");
+  REQUIRE(a >= 0);
+  REQUIRE(b >= 0);
+  CHECK(m.nodes()[a].params == m.nodes()[b].params);  // the same Parameter objects
+  CHECK(m.params().size() == 6);                      // 2 tower layers + head, kernel and bias each
+  CHECK(m.params()[m.nodes()[a].params[0]].uses == 2);
+  check_shared_gradient(m, "enc/dense_1/kernel");
+}
+
+TEST_CASE("weight sharing: the uses of a tower run as one batch, with the same results") {
+  dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  Model apart(parse_graph_spec(graph_text(false), "apart.yaml"), testing::registry(), eng);
+  Model batched(parse_graph_spec(graph_text(true), "batched.yaml"), testing::registry(), eng);
+  apart.initialize(3);
+  batched.initialize(3);
+  // One chain of tower nodes on a stacked batch, and a slice per use.
+  CHECK(batched.find("a/dense_1") < 0);
+  const int chain = batched.find("a+b/dense_1");
+  REQUIRE(chain >= 0);
+  CHECK(batched.nodes()[chain].batch_factor == 2);
+  REQUIRE(batched.find("a") >= 0);
+  CHECK(batched.nodes()[batched.find("a")].role == NodeDef::Role::split);
+  CHECK(batched.nodes()[batched.find("b")].part == 1);
+  CHECK(batched.params().size() == 6);
+
+  const Step x = check_shared_gradient(apart, "enc/dense_1/kernel");
+  const Step y = check_shared_gradient(batched, "enc/dense_1/kernel");
+  CHECK(y.loss == doctest::Approx(x.loss).epsilon(1e-6));
+  for (size_t i = 0; i < x.output.size(); ++i) CHECK(y.output[i] == doctest::Approx(x.output[i]).epsilon(1e-5));
+  REQUIRE(x.kernel_grad.size() == y.kernel_grad.size());
+  for (size_t i = 0; i < x.kernel_grad.size(); ++i)
+    CHECK(y.kernel_grad[i] == doctest::Approx(x.kernel_grad[i]).epsilon(1e-5).scale(1e-6));
+}
+
+TEST_CASE("weight sharing: towers that mix samples in training keep one chain per use") {
+  // A trainable batch_norm normalises each use by its own batch statistics.
+  std::string text = kGraph;
+  text.replace(text.find("    - {op: dense, units: 3"), 0, "    - {op: batch_norm}\n");
+  dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  Model m(parse_graph_spec(text, "bn.yaml"), testing::registry(), eng);
+  CHECK(m.find("a/batch_norm_1") >= 0);
+  CHECK(m.find("a+b/dense_1") < 0);
+  // Frozen, batch_norm runs on its moving statistics, sample by sample: batched again.
+  text.replace(text.find("  enc:\n"), 7, "  enc:\n    trainable: false\n    layers:\n");
+  Model frozen(parse_graph_spec(text, "bn_frozen.yaml"), testing::registry(), eng);
+  CHECK(frozen.find("a+b/batch_norm_1") >= 0);
 }
 
 TEST_CASE("weight sharing: a frozen tower gets no gradient and no update") {

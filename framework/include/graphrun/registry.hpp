@@ -20,6 +20,15 @@ struct AttrSpec {
   std::string doc;
 };
 
+// Whether one sample's output depends on the other samples of the batch. The executor
+// runs all uses of a shared tower as one batch only when every layer answers `none`
+// (or `in_training` and the layer is frozen, so always runs in eval mode).
+enum class BatchMixing {
+  none,         // per sample: dense, convolution, pooling, activations, dropout
+  in_training,  // batch statistics in train mode only: batch_norm
+  always        // losses, anything reducing over the batch; the safe default
+};
+
 // Everything the framework knows about an op: its metadata (listed by
 // `graphrun plugins` without running anything) and its factory.
 struct OpInfo {
@@ -28,6 +37,7 @@ struct OpInfo {
   int min_inputs = 1;
   int max_inputs = 1;   // -1: any number
   bool is_loss = false; // output is a scalar the executor differentiates
+  BatchMixing batch_mixing = BatchMixing::always;
   std::vector<AttrSpec> attrs;
   std::function<std::unique_ptr<Node>(const Attributes&)> make;
   std::string library;  // filled in by the loader

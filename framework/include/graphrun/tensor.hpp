@@ -23,6 +23,8 @@ class Tensor {
  public:
   Tensor() = default;
   Tensor(const dnnl::memory::desc& desc, const dnnl::engine& engine);  // allocates, zeroed
+  // A tensor over part of `base`'s buffer, from `offset` floats on; `base` must outlive it.
+  static Tensor view(Tensor& base, const dnnl::memory::desc& desc, size_t offset);
 
   dnnl::memory& memory() { return memory_; }
   const dnnl::memory& memory() const { return memory_; }

@@ -50,7 +50,8 @@ struct Plan::Slot {
 
 struct Plan::Step {
   const NodeDef* def = nullptr;
-  std::unique_ptr<Node> node;
+  std::unique_ptr<Node> node;  // none for the executor's own stack and split steps
+  int64_t batch = 0;
   bool on_loss_path = false;
   bool needs_grad = false;  // its output depends on a trainable parameter
   bool run_backward = false;
@@ -64,6 +65,8 @@ struct Plan::Step {
   std::unique_ptr<Slot> grad_in;  // gathers consumers' gradients into out_grad
   Tensor plain;                   // plain copy of out for readers, when out is blocked
   dnnl::reorder to_plain;
+  std::vector<Tensor> parts;         // stack: each input's slice of out
+  std::vector<dnnl::reorder> gather;  // stack: input -> slice, empty where the input is the slice
 };
 
 Plan::Plan(Model& model, int64_t batch, bool verbose)
@@ -73,6 +76,7 @@ Plan::Plan(Model& model, int64_t batch, bool verbose)
   for (int i = 0; i < n; ++i) {
     auto s = std::make_unique<Step>();
     s->def = &nodes[i];
+    s->batch = batch_ * nodes[i].batch_factor;
     for (int p : nodes[i].params) s->needs_grad = s->needs_grad || model_.params()[p].trainable;
     for (int in : nodes[i].inputs) s->needs_grad = s->needs_grad || steps_[in]->needs_grad;
     steps_.push_back(std::move(s));
@@ -84,6 +88,9 @@ Plan::Plan(Model& model, int64_t batch, bool verbose)
         for (int in : nodes[i].inputs) steps_[in]->on_loss_path = true;
   }
   for (auto& s : steps_) s->run_backward = s->on_loss_path && s->needs_grad;
+  consumers_.assign(n, 0);
+  for (int i = 0; i < n; ++i)
+    for (int in : nodes[i].inputs) consumers_[in]++;
   for (int i = 0; i < n; ++i) plan_node(i);
   plan_gradients();
   warm_up();
@@ -110,12 +117,63 @@ void Plan::warm_up() {
 
 Plan::~Plan() = default;
 
+// A batched tower's input: every use's input copied into its slice of one tensor, or,
+// for a graph input nobody else reads, made that slice itself (the batch is fed in place).
+void Plan::plan_stack(int id) {
+  Step& s = *steps_[id];
+  const NodeDef& d = *s.def;
+  const int64_t per = volume(d.shape);
+  Shape full{s.batch}, part{batch_};
+  full.insert(full.end(), d.shape.begin(), d.shape.end());
+  part.insert(part.end(), d.shape.begin(), d.shape.end());
+  s.out = Tensor(plain_desc(full), model_.engine());
+  s.converted.resize(d.inputs.size());
+  s.convert.resize(d.inputs.size());
+  s.gather.resize(d.inputs.size());
+  for (size_t j = 0; j < d.inputs.size(); ++j) {
+    Step& producer = *steps_[d.inputs[j]];
+    if (producer.needs_grad) throw Error("internal: a batched tower's input needs a gradient");
+    s.parts.push_back(Tensor::view(s.out, plain_desc(part), size_t(j * batch_ * per)));
+    s.input_descs.push_back(plain_desc(part));
+    const bool feed_in_place = !producer.def->feed.empty() && consumers_[d.inputs[j]] == 1 && is_plain(producer.out.desc());
+    if (feed_in_place)
+      producer.out = s.parts.back();
+    else
+      s.gather[j] = dnnl::reorder(producer.out.memory(), s.parts.back().memory());
+  }
+  s.wants_input_grad.assign(d.inputs.size(), false);
+  s.input_grads.assign(d.inputs.size(), nullptr);
+}
+
+// One use's output of a batched tower: its slice of the tower's (plain) output.
+void Plan::plan_split(int id) {
+  Step& s = *steps_[id];
+  const NodeDef& d = *s.def;
+  Step& producer = *steps_[d.inputs[0]];
+  Shape full{producer.batch}, part{batch_};
+  full.insert(full.end(), d.shape.begin(), d.shape.end());
+  part.insert(part.end(), d.shape.begin(), d.shape.end());
+  s.input_descs = {plain_desc(full)};
+  s.converted.resize(1);
+  s.convert.resize(1);
+  if (producer.out.desc() != plain_desc(full)) {
+    s.converted[0] = Tensor(plain_desc(full), model_.engine());
+    s.convert[0] = dnnl::reorder(producer.out.memory(), s.converted[0].memory());
+  }
+  Tensor& base = s.converted[0].empty() ? producer.out : s.converted[0];
+  s.out = Tensor::view(base, plain_desc(part), size_t(d.part * batch_ * volume(d.shape)));
+  s.wants_input_grad = {false};  // the gradient slices are laid out by plan_gradients
+  s.input_grads = {nullptr};
+}
+
 void Plan::plan_node(int id) {
   Step& s = *steps_[id];
   const NodeDef& d = *s.def;
+  if (d.role == NodeDef::Role::stack) return plan_stack(id);
+  if (d.role == NodeDef::Role::split) return plan_split(id);
   s.node = d.info->make(d.attrs);
   s.node->infer(d.input_shapes);
-  PlanContext ctx{model_.engine(), batch_, d.input_shapes, d.shape, {}, {}, d.trainable, verbose_};
+  PlanContext ctx{model_.engine(), s.batch, d.input_shapes, d.shape, {}, {}, d.trainable, verbose_};
   for (int in : d.inputs) {
     ctx.inputs.push_back(steps_[in]->out.desc());
     ctx.needs_input_grad.push_back(s.run_backward && steps_[in]->needs_grad);
@@ -152,6 +210,21 @@ void Plan::plan_node(int id) {
 void Plan::plan_gradients() {
   const auto& nodes = model_.nodes();
   auto& params = model_.params();
+  // A batched tower's output gradient: each use's split writes its own slice of it.
+  for (size_t c = 0; c < steps_.size(); ++c) {
+    Step& split = *steps_[c];
+    if (nodes[c].role != NodeDef::Role::split || !split.run_backward) continue;
+    Step& producer = *steps_[nodes[c].inputs[0]];
+    if (!producer.run_backward) continue;
+    const dnnl::memory::desc whole = split.input_descs[0];
+    if (producer.out_grad.desc() != whole && !producer.grad_in) {  // blocked: gather plain, then reorder
+      producer.grad_in = std::make_unique<Slot>();
+      producer.grad_in->sources.emplace_back(whole, model_.engine());
+      producer.grad_in->prepare(producer.out_grad, model_.engine());
+    }
+    Tensor& base = producer.grad_in ? producer.grad_in->sources[0] : producer.out_grad;
+    split.out_grad = Tensor::view(base, split.out.desc(), size_t(nodes[c].part) * split.out.size());
+  }
   // Activation gradients: each producer gathers what its consumers write.
   std::vector<std::vector<std::pair<int, size_t>>> consumers(steps_.size());
   for (size_t c = 0; c < steps_.size(); ++c)
@@ -197,6 +270,7 @@ void Plan::plan_gradients() {
   }
   for (size_t i = 0; i < steps_.size(); ++i) {
     Step& s = *steps_[i];
+    if (!s.node) continue;
     Bindings b;
     for (size_t j = 0; j < nodes[i].inputs.size(); ++j)
       b.inputs.push_back(s.converted[j].empty() ? &steps_[nodes[i].inputs[j]]->out : &s.converted[j]);
@@ -217,6 +291,9 @@ void Plan::forward(Mode mode, uint64_t seed) {
     for (size_t j = 0; j < s.convert.size(); ++j)
       if (!s.converted[j].empty())
         s.convert[j].execute(stream_, steps_[s.def->inputs[j]]->out.memory(), s.converted[j].memory());
+    for (size_t j = 0; j < s.gather.size(); ++j)
+      if (s.gather[j]) s.gather[j].execute(stream_, steps_[s.def->inputs[j]]->out.memory(), s.parts[j].memory());
+    if (!s.node) continue;
     // A frozen node computes as at inference (batch_norm uses its running statistics).
     ExecContext ctx{stream_, s.def->trainable ? mode : Mode::eval, seed ^ ((i + 1) * 0x9E3779B97F4A7C15ull)};
     s.node->forward(ctx);
@@ -229,6 +306,7 @@ void Plan::backward(uint64_t seed) {
     Step& s = *steps_[i];
     if (!s.run_backward) continue;
     if (s.grad_in) s.grad_in->run(stream_);
+    if (!s.node) continue;
     ExecContext ctx{stream_, s.def->trainable ? Mode::train : Mode::eval, seed ^ ((i + 1) * 0x9E3779B97F4A7C15ull)};
     s.node->backward(ctx);
   }
@@ -256,7 +334,8 @@ const float* Plan::output(int node) {
 std::vector<std::string> Plan::implementations() const {
   std::vector<std::string> out;
   for (const auto& s : steps_)
-    for (const auto& impl : s->node->implementations()) out.push_back(s->def->name + ": " + impl);
+    if (s->node)
+      for (const auto& impl : s->node->implementations()) out.push_back(s->def->name + ": " + impl);
   return out;
 }
 

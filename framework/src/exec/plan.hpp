@@ -35,6 +35,8 @@ class Plan {
   struct Step;
   struct Slot;
   void plan_node(int id);
+  void plan_stack(int id);
+  void plan_split(int id);
   void plan_gradients();
   void warm_up();
 
@@ -44,6 +46,7 @@ class Plan {
   dnnl::stream stream_;
   std::vector<std::unique_ptr<Step>> steps_;
   std::vector<std::unique_ptr<Slot>> param_slots_;
+  std::vector<int> consumers_;  // per node: how many nodes read it
 };
 
 }  // namespace graphrun

@@ -90,6 +90,9 @@ void Model::expand() {
     add(std::move(d));
   }
   std::map<std::string, std::string> alias;  // tower-use name -> its last node
+  std::map<std::string, std::vector<const LayerSpec*>> uses;  // tower -> its uses, in order
+  for (const auto& l : spec_.nodes)
+    if (!l.tower.empty()) uses[l.tower].push_back(&l);
   for (const auto& l : spec_.nodes) {
     if (l.tower.empty()) {
       add(from_layer(l, l.name, l.name, true));
@@ -103,13 +106,56 @@ void Model::expand() {
                   (known.empty() ? "none" : list(known)) + ")");
     }
     if (l.inputs.size() != 1) throw Error(l.where + ": node '" + l.name + "': a tower use takes exactly one 'input'");
-    std::string prev = l.inputs[0];
-    for (const auto& layer : t->second.layers) {
-      NodeDef d = from_layer(layer, l.name + "/" + layer.name, l.tower + "/" + layer.name,
-                             t->second.trainable && l.trainable);
-      d.input_names = {prev};
-      if (d.weights_file.empty()) d.weights_file = t->second.weights_file, d.weights_prefix = t->second.weights_prefix;
+    const TowerSpec& tower = t->second;
+    auto with_weights = [&](NodeDef d) {
+      if (d.weights_file.empty()) d.weights_file = tower.weights_file, d.weights_prefix = tower.weights_prefix;
       if (!l.weights_file.empty()) d.weights_file = l.weights_file, d.weights_prefix = l.weights_prefix;
+      return d;
+    };
+    const auto& group = uses[l.tower];
+    if (can_batch(tower, group)) {
+      if (group.front() != &l) continue;  // emitted with the first use
+      // One chain on the stacked inputs of every use, then one slice per use.
+      std::vector<std::string> use_names, inputs;
+      for (const LayerSpec* u : group) use_names.push_back(u->name), inputs.push_back(u->inputs[0]);
+      std::string joined;
+      for (const auto& n : use_names) joined += (joined.empty() ? "" : "+") + n;
+      NodeDef stack;
+      stack.name = joined;
+      stack.op = "stack";
+      stack.role = NodeDef::Role::stack;
+      stack.attrs = Attributes(joined);
+      stack.input_names = inputs;
+      stack.where = l.where;
+      stack.batch_factor = int64_t(group.size());
+      add(std::move(stack));
+      std::string prev = joined;
+      for (const auto& layer : tower.layers) {
+        NodeDef d = with_weights(from_layer(layer, joined + "/" + layer.name, l.tower + "/" + layer.name,
+                                            tower.trainable && l.trainable));
+        d.input_names = {prev};
+        d.batch_factor = int64_t(group.size());
+        prev = d.name;
+        add(std::move(d));
+      }
+      for (size_t i = 0; i < group.size(); ++i) {
+        NodeDef split;
+        split.name = group[i]->name;
+        split.op = "split";
+        split.role = NodeDef::Role::split;
+        split.attrs = Attributes(split.name);
+        split.input_names = {prev};
+        split.where = group[i]->where;
+        split.part = int(i);
+        add(std::move(split));
+      }
+      continue;
+    }
+    std::string prev = l.inputs[0];
+    for (const auto& layer : tower.layers) {
+      NodeDef d = with_weights(from_layer(layer, l.name + "/" + layer.name, l.tower + "/" + layer.name,
+                                          tower.trainable && l.trainable));
+      d.input_names = {prev};
       prev = d.name;
       add(std::move(d));
     }
@@ -141,6 +187,31 @@ void Model::expand() {
     loss_ = resolve(spec_.loss);
     if (loss_ < 0) throw Error(spec_.file + ": loss '" + spec_.loss + "' is not a node of the graph");
   }
+}
+
+// All uses of a tower run as one batch when that computes the same: each use reads a
+// graph input of the same shape, with the same trainability and weights, and no layer
+// mixes samples (batch_norm does in training, so only a frozen one qualifies).
+bool Model::can_batch(const TowerSpec& tower, const std::vector<const LayerSpec*>& uses) const {
+  if (!tower.batch_uses || uses.size() < 2) return false;
+  const InputSpec* first = nullptr;
+  for (const LayerSpec* u : uses) {
+    if (u->inputs.size() != 1) return false;
+    auto in = std::find_if(spec_.inputs.begin(), spec_.inputs.end(), [&](const InputSpec& i) { return i.name == u->inputs[0]; });
+    if (in == spec_.inputs.end()) return false;
+    if (!first) first = &*in;
+    if (in->shape != first->shape || u->trainable != uses[0]->trainable || u->weights_file != uses[0]->weights_file ||
+        u->weights_prefix != uses[0]->weights_prefix)
+      return false;
+  }
+  for (const auto& layer : tower.layers) {
+    const OpInfo* info = registry_.find(layer.op);
+    if (!info) return false;  // reported when shapes are inferred
+    const bool frozen = !(tower.trainable && layer.trainable && uses[0]->trainable);
+    if (info->batch_mixing == BatchMixing::always) return false;
+    if (info->batch_mixing == BatchMixing::in_training && !frozen) return false;
+  }
+  return true;
 }
 
 // Boost.Graph topological sort; a cycle is reported with the nodes on it. Edges point
@@ -195,6 +266,13 @@ void Model::order() {
 
 void Model::infer_shapes() {
   for (auto& d : nodes_) {
+    if (d.role != NodeDef::Role::op) {  // stack and split keep the per-sample shape
+      for (int in : d.inputs) d.input_shapes.push_back(nodes_[in].shape);
+      d.shape = d.input_shapes.at(0);
+      for (const Shape& s : d.input_shapes)
+        if (s != d.shape) throw Error(d.where + ": node '" + d.name + "': the uses of a tower read inputs of different shapes");
+      continue;
+    }
     d.info = registry_.find(d.op);
     if (!d.info) {
       std::string known;

@@ -24,6 +24,10 @@ struct Parameter {
 };
 
 struct NodeDef {
+  // stack and split are the executor's own: a batched tower's input is its uses' inputs
+  // stacked along the batch, and each use's output is a slice of the tower's output.
+  enum class Role { op, stack, split };
+
   std::string name;       // "a/dense_1"
   std::string op;
   std::string param_prefix;  // "encoder/dense_1": every use of a tower shares it
@@ -39,6 +43,9 @@ struct NodeDef {
   std::vector<int> params;   // indices into Model::params
   std::string feed;          // graph inputs: the batch field that fills it
   std::string weights_file, weights_prefix;
+  Role role = Role::op;
+  int64_t batch_factor = 1;  // runs on this many times the plan's batch (batched towers)
+  int part = 0;              // split: which slice of its input
 };
 
 class Model {
@@ -62,6 +69,7 @@ class Model {
 
  private:
   void expand();
+  bool can_batch(const TowerSpec& tower, const std::vector<const LayerSpec*>& uses) const;
   void order();
   void infer_shapes();
   void create_params();

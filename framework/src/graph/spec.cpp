@@ -237,9 +237,10 @@ GraphSpec parse_graph_spec(const std::string& text, const std::string& file_name
       t.name = kv.first.Scalar();
       t.where = c.at(kv.first);
       YAML::Node layers = kv.second;
-      if (layers.IsMap()) {  // {trainable: false, weights: FILE, layers: [...]}
-        c.only_keys(layers, {"layers", "trainable", "weights", "weights_prefix"}, "tower '" + t.name + "'");
+      if (layers.IsMap()) {  // {trainable: false, weights: FILE, batch_uses: false, layers: [...]}
+        c.only_keys(layers, {"layers", "trainable", "weights", "weights_prefix", "batch_uses"}, "tower '" + t.name + "'");
         t.trainable = c.value<bool>(layers, "trainable", true, "tower '" + t.name + "'");
+        t.batch_uses = c.value<bool>(layers, "batch_uses", true, "tower '" + t.name + "'");
         t.weights_file = c.value<std::string>(layers, "weights", "", "tower '" + t.name + "'");
         t.weights_prefix = c.value<std::string>(layers, "weights_prefix", "", "tower '" + t.name + "'");
         layers.reset(kv.second["layers"]);

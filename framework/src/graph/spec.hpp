@@ -32,6 +32,9 @@ struct TowerSpec {
   std::string name;
   std::vector<LayerSpec> layers;
   bool trainable = true;
+  // Run all uses as one batch (when the graph allows it, see Model::expand); false keeps
+  // one chain of nodes per use, for comparisons.
+  bool batch_uses = true;
   std::string weights_file, weights_prefix;
   std::string where;
 };

@@ -13,6 +13,9 @@ double arg(const std::map<std::string, double>& args, const std::string& key, do
   return it == args.end() ? fallback : it->second;
 }
 
+// Element-wise updates: threads change nothing in the result, and pay off on large tensors.
+constexpr size_t kParallelFrom = 1 << 15;
+
 class Sgd : public Optimizer {
  public:
   Sgd(double lr, double momentum, bool nesterov) : Optimizer(lr), momentum_(momentum), nesterov_(nesterov) {}
@@ -20,6 +23,7 @@ class Sgd : public Optimizer {
   void update(float* w, const float* g, std::vector<std::vector<float>>& s, size_t n) override {
     float* v = s[0].data();
     const float lr = float(lr_), mu = float(momentum_);
+    #pragma omp parallel for simd if (n >= kParallelFrom)
     for (size_t i = 0; i < n; ++i) {
       v[i] = mu * v[i] - lr * g[i];
       w[i] += nesterov_ ? mu * v[i] - lr * g[i] : v[i];
@@ -42,6 +46,7 @@ class Adam : public Optimizer {
     const float lr_t = float(lr_ * std::sqrt(1 - std::pow(b2_, t)) / (1 - std::pow(b1_, t)));
     const float b1 = float(b1_), b2 = float(b2_);
     const float eps = float(eps_);  // added to sqrt(v) as TensorFlow's ApplyAdam does
+    #pragma omp parallel for simd if (n >= kParallelFrom)
     for (size_t i = 0; i < n; ++i) {
       m[i] = b1 * m[i] + (1 - b1) * g[i];
       v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
@@ -62,6 +67,7 @@ class RmsProp : public Optimizer {
     float* mom = s[1].data();
     const float lr = float(lr_), rho = float(rho_), mu = float(momentum_), eps = float(eps_);
     // TensorFlow's ApplyRMSProp: epsilon inside the square root.
+    #pragma omp parallel for simd if (n >= kParallelFrom)
     for (size_t i = 0; i < n; ++i) {
       ms[i] = rho * ms[i] + (1 - rho) * g[i] * g[i];
       mom[i] = mu * mom[i] + lr * g[i] / std::sqrt(ms[i] + eps);
