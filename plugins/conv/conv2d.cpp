@@ -1,6 +1,7 @@
 // conv2d: 2-D convolution with Keras Conv2D semantics (valid/same padding, strides, bias,
 // activation) on per-sample [channels, height, width] tensors.
 #include "layout.hpp"
+#include "single_channel_gradient.hpp"
 #include "window.hpp"
 
 #include <graphrun/error.hpp>
@@ -113,9 +114,13 @@ class Conv2d : public Node {
       throw Error("conv2d: planned input dims do not match the inferred shape " + to_string(in_));
     const bool need_data = ctx.needs_input_grad.at(0);
     const bool need_weights = ctx.needs_param_grad;
+    // One input channel: the data gradient is computed here (single_channel_gradient.hpp),
+    // so layouts are chosen for the other passes alone.
+    const bool single_channel = need_data && in_[0] == 1 && layout_ == "auto";
+    const bool dnnl_data = need_data && !single_channel;
 
     std::optional<Passes> chosen;
-    std::vector<std::pair<tag, tag>> order = layout_order(in_[0], filters_, need_data);
+    std::vector<std::pair<tag, tag>> order = layout_order(in_[0], filters_, dnnl_data);
     if (layout_ == "nchw") order = {{tag::nchw, tag::nchw}};
     if (layout_ == "nhwc") order = {{tag::nhwc, tag::nhwc}};
     if (layout_ == "blocked") order = {{tag::any, tag::any}};
@@ -123,7 +128,8 @@ class Conv2d : public Node {
     if (winograd()) algorithms = algorithm_ == "winograd" ? std::vector<bool>{true} : std::vector<bool>{true, false};
     for (auto [s, d] : order) {
       for (bool wino : algorithms) {
-        std::optional<Passes> p = try_layout(tagged(src_dims, s), tagged(dst_dims, d), need_data, need_weights, wino, eng);
+        std::optional<Passes> p =
+            try_layout(tagged(src_dims, s), tagged(dst_dims, d), dnnl_data, need_weights, wino, eng);
         if (!p) continue;
         if (!chosen || !p->any_ref()) chosen = std::move(p);
         if (!chosen->any_ref()) break;
@@ -131,6 +137,13 @@ class Conv2d : public Node {
       if (chosen && !chosen->any_ref()) break;
     }
     if (!chosen) throw Error("conv2d: oneDNN offers no convolution for input " + to_string(in_));
+    // The direct data gradient writes a plain single-channel image (nchw and nhwc alike).
+    direct_data_ = single_channel && (chosen->src == tagged(src_dims, tag::nchw) || chosen->src == tagged(src_dims, tag::nhwc));
+    if (single_channel && !direct_data_) {
+      std::optional<Passes> with_data = try_layout(chosen->src, chosen->dst, true, need_weights, false, eng);
+      if (!with_data) throw Error("conv2d: oneDNN offers no data gradient for input " + to_string(in_));
+      chosen = std::move(with_data);
+    }
     Passes& p = *chosen;
 
     impls_.clear();
@@ -149,7 +162,8 @@ class Conv2d : public Node {
     act_bwd_ = {};
     dz_ = {};
     if (activation_ != "linear") {
-      dnnl::eltwise_forward::primitive_desc act_pd({dnnl::prop_kind::forward_training, use_dst_alg(), p.dst}, eng);
+      const auto prop = need_data || need_weights ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
+      dnnl::eltwise_forward::primitive_desc act_pd({prop, use_dst_alg(), p.dst}, eng);
       if (!p.fused) {
         act_fwd_ = dnnl::eltwise_forward(act_pd);
         note("activation forward", act_pd);
@@ -173,6 +187,22 @@ class Conv2d : public Node {
         stage(w_bwd_data_, plain_w, p.bwd_data.weights_desc(), eng, "backward data weights reorder", note);
     }
 
+    dz_to_plain_ = {};
+    dz_plain_ = {};
+    if (direct_data_) {
+      geometry_ = {ctx.batch, filters_, in_[1], in_[2], wh_.out, ww_.out, kernel_[0], kernel_[1],
+                   strides_[0], strides_[1], wh_.pad_l, ww_.pad_l};
+      const memory::desc plain_dz = tagged(dst_dims, tag::nchw);
+      if (p.dst != plain_dz) {
+        dz_plain_ = memory(plain_dz, eng);
+        dnnl::reorder::primitive_desc pd(eng, p.dst, eng, plain_dz);
+        dz_to_plain_ = dnnl::reorder(pd);
+        note("backward data gradient reorder", pd);
+      }
+      log_implementation(ctx.verbose, "conv2d: backward data", "graphrun:single_channel");
+      impls_.push_back("graphrun:single_channel");
+    }
+
     bwd_weights_ = {};
     dw_ = {};
     if (p.bwd_weights) {
@@ -187,7 +217,8 @@ class Conv2d : public Node {
 
   void bind(const Bindings& b) override {
     b_ = b;
-    if (b.input_grads.at(0) && !bwd_data_) throw Error("conv2d: an input gradient is bound but was not planned");
+    if (b.input_grads.at(0) && !bwd_data_ && !direct_data_)
+      throw Error("conv2d: an input gradient is bound but was not planned");
     if (!b.param_grads.empty() && b.param_grads[0] && !bwd_weights_)
       throw Error("conv2d: parameter gradients are bound but were not planned");
     memory src = in(0).memory(), dst = out().memory();
@@ -202,7 +233,9 @@ class Conv2d : public Node {
     memory dy = out_grad().memory();
     memory dz = act_bwd_ ? dz_ : dy;
     act_bwd_args_ = {{DNNL_ARG_DST, dst}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_SRC, dz}};
-    if (in_grad(0)) {
+    dz_for_data_ = dz_plain_ ? dz_plain_ : dz;
+    if (dz_plain_) dz_plain_args_ = {{DNNL_ARG_FROM, dz}, {DNNL_ARG_TO, dz_plain_}};
+    if (in_grad(0) && !direct_data_) {
       memory w = reuse_fwd_weights_ ? w_fwd : (w_bwd_data_.copy ? w_bwd_data_.mem : kernel);
       bwd_data_args_ = {{DNNL_ARG_DIFF_DST, dz}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, in_grad(0)->memory()}};
     }
@@ -225,7 +258,12 @@ class Conv2d : public Node {
     const bool want_weights = !b_.param_grads.empty() && param_grad(0) != nullptr;
     if (!want_data && !want_weights) return;
     if (act_bwd_) act_bwd_.execute(ctx.stream, act_bwd_args_);
-    if (want_data) {
+    if (want_data && direct_data_) {
+      if (dz_to_plain_) dz_to_plain_.execute(ctx.stream, dz_plain_args_);
+      ctx.stream.wait();
+      single_channel_data_gradient(geometry_, static_cast<const float*>(dz_for_data_.get_data_handle()),
+                                   param(0).data(), in_grad(0)->data());
+    } else if (want_data) {
       if (!reuse_fwd_weights_ && w_bwd_data_.copy)
         w_bwd_data_.reorder.execute(ctx.stream, param(0).memory(), w_bwd_data_.mem);
       bwd_data_.execute(ctx.stream, bwd_data_args_);
@@ -239,6 +277,7 @@ class Conv2d : public Node {
   std::vector<std::string> implementations() const override { return impls_; }
 
  private:
+
   dnnl::algorithm use_dst_alg() const {
     if (activation_ == "relu") return dnnl::algorithm::eltwise_relu_use_dst_for_bwd;
     if (activation_ == "sigmoid") return dnnl::algorithm::eltwise_logistic_use_dst_for_bwd;
@@ -269,10 +308,12 @@ class Conv2d : public Node {
     const auto wino = use_winograd ? dnnl::algorithm::convolution_winograd : direct;
     try {
       Passes p;
-      conv_fwd::desc fd = use_bias_ ? conv_fwd::desc(dnnl::prop_kind::forward_training, wino, src, w_any, bias, dst,
-                                                     strides, pad_l, pad_r)
-                                    : conv_fwd::desc(dnnl::prop_kind::forward_training, wino, src, w_any, dst,
-                                                     strides, pad_l, pad_r);
+      // Inference Winograd wants its weights pre-transformed, a reorder that took 1.2 ms a
+      // step on R1's second layer; the training form takes plain blocked weights.
+      const bool inference = !need_data && !need_weights && !use_winograd;
+      const auto prop = inference ? dnnl::prop_kind::forward_inference : dnnl::prop_kind::forward_training;
+      conv_fwd::desc fd = use_bias_ ? conv_fwd::desc(prop, wino, src, w_any, bias, dst, strides, pad_l, pad_r)
+                                    : conv_fwd::desc(prop, wino, src, w_any, dst, strides, pad_l, pad_r);
       if (activation_ == "relu") {
         dnnl::post_ops ops;
         ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
@@ -332,7 +373,11 @@ class Conv2d : public Node {
   Staged w_fwd_, w_bwd_data_, dw_;
   bool reuse_fwd_weights_ = false;
   memory dz_;  // gradient before the activation
-  ArgMap fwd_args_, act_fwd_args_, act_bwd_args_, bwd_data_args_, bwd_weights_args_;
+  bool direct_data_ = false;  // the single-channel data gradient, computed here
+  ConvGeometry geometry_{};
+  memory dz_plain_, dz_for_data_;  // dz as nchw for it (a reorder when dz is not)
+  dnnl::reorder dz_to_plain_;
+  ArgMap fwd_args_, act_fwd_args_, act_bwd_args_, bwd_data_args_, bwd_weights_args_, dz_plain_args_;
   std::vector<std::string> impls_;
 };
 

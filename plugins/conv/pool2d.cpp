@@ -52,8 +52,9 @@ class Pool2d : public Node {
     memory::desc chosen_src;
     for (const memory::desc& src : {producer, tagged(src_dims, tag::nhwc), tagged(src_dims, tag::nchw)}) {
       try {
-        fwd = dnnl::pooling_forward::primitive_desc(
-            {dnnl::prop_kind::forward_training, algorithm_, src, dst_any, strides, kernel, pad_l, pad_r}, eng);
+        // Without a backward pass, max pooling need not record where each maximum was.
+        const auto prop = need_data ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
+        fwd = dnnl::pooling_forward::primitive_desc({prop, algorithm_, src, dst_any, strides, kernel, pad_l, pad_r}, eng);
         bwd = {};
         if (need_data)
           bwd = dnnl::pooling_backward::primitive_desc(

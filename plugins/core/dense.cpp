@@ -51,7 +51,8 @@ class Dense : public Node {
       ops.append_eltwise(1.f, eltwise_algorithm(fn_, false), 0.f, 0.f);
       attr.set_post_ops(ops);
     }
-    const auto fwd_kind = dnnl::prop_kind::forward_training;
+    const bool backward = ctx.needs_param_grad || (!ctx.needs_input_grad.empty() && ctx.needs_input_grad[0]);
+    const auto fwd_kind = backward ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
     auto fwd_desc = use_bias_ ? dnnl::inner_product_forward::desc(fwd_kind, src, weights, bias, dst)
                               : dnnl::inner_product_forward::desc(fwd_kind, src, weights, dst);
     dnnl::inner_product_forward::primitive_desc fwd_pd(fwd_desc, attr, ctx.engine);
@@ -64,7 +65,7 @@ class Dense : public Node {
       softmax_ = p.primitive;
       impls_.push_back(p.impl);
     }
-    if (fn_ != Function::linear) {
+    if (fn_ != Function::linear && backward) {
       Planned p = plan_function_backward(fn_, dst, 1, ctx.engine, ctx.verbose, "dense: activation backward");
       act_bwd_ = p.primitive;
       impls_.push_back(p.impl);
@@ -101,6 +102,7 @@ class Dense : public Node {
     if (!b.output_grad) return;  // backward never runs
 
     memory diff_dst = out_grad().memory();
+    if (fn_ != Function::linear && !act_bwd_) throw Error("dense: an output gradient is bound but no backward was planned");
     if (act_bwd_) {
       pre_grad_ = Tensor(dst_, engine_);
       act_bwd_args_ = {{DNNL_ARG_DST, out().memory()}, {DNNL_ARG_DIFF_DST, diff_dst},

@@ -136,6 +136,9 @@ TEST_CASE("conv2d: gradients match finite differences") {
       {"16 -> 16 blocked, nchw", {16, 5, 5}, conv_attrs("16", "3", {{"activation", "relu"}}), tag::nchw, true},
       {"first layer 1 -> 16, no input gradient", {1, 8, 8}, conv_attrs("16", "3", {{"activation", "tanh"}}), tag::nchw, false},
       {"first layer 1 -> 4, no input gradient", {1, 8, 8}, conv_attrs("4", "5", {{"activation", "tanh"}}), tag::nchw, false},
+      {"one input channel, data gradient computed directly (R4 conv1)", {1, 8, 8}, conv_attrs("4", "5", {{"activation", "tanh"}}), tag::nchw, true},
+      {"one input channel, same padding, stride 2", {1, 7, 6}, conv_attrs("3", "[3, 2]", {{"strides", "2"}, {"padding", "same"}}), tag::nhwc, true},
+      {"one input channel, 16 filters", {1, 6, 6}, conv_attrs("16", "3", {{"activation", "sigmoid"}}), tag::nchw, true},
       {"16 -> 32 3x3: Winograd forward and weight gradient", {16, 6, 6}, conv_attrs("32", "3", {{"activation", "tanh"}}), tag::nChw16c, true},
       {"forced Winograd in every pass", {16, 6, 6}, conv_attrs("16", "3", {{"algorithm", "winograd"}}), tag::nChw16c, true},
       // The fallback layouts, forced: nchw (gemm, plain weights, relu not fused) and blocked.

@@ -15,5 +15,7 @@ inline std::string impl_name(const dnnl::primitive_desc_base& pd) { return pd.im
 
 // Logs `op: pass -> implementation` to stderr when verbose is on.
 void log_primitive(bool verbose, const std::string& what, const dnnl::primitive_desc_base& pd);
+// The same for a pass a plugin computes itself (implementation named by the plugin).
+void log_implementation(bool verbose, const std::string& what, const std::string& impl);
 
 }  // namespace graphrun
