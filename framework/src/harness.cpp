@@ -45,7 +45,8 @@ NodeHarness::NodeHarness(const Registry& registry, const std::string& op, const 
 
   const size_t n = input_shapes.size();
   if (m.opt.needs_input_grad.empty()) m.opt.needs_input_grad.assign(n, true);
-  PlanContext ctx{m.engine, m.opt.batch, input_shapes, output_shape_, {}, m.opt.needs_input_grad, true, false};
+  PlanContext ctx{m.engine, m.opt.batch, input_shapes, output_shape_, {}, m.opt.needs_input_grad, true, false,
+                  m.opt.batch_groups};
   for (size_t i = 0; i < n; ++i) {
     Shape full{m.opt.batch};
     full.insert(full.end(), input_shapes[i].begin(), input_shapes[i].end());

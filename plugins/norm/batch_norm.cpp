@@ -71,8 +71,12 @@ class BatchNorm : public Node {
       throw Error("batch_norm: planned input dims do not match the inferred shape " + to_string(in_));
     need_data_ = ctx.needs_input_grad.at(0);
     need_params_ = ctx.needs_param_grad && (scale_ || center_);
+    groups_ = ctx.batch_groups;
+    if (groups_ < 1 || ctx.batch % groups_ != 0)
+      throw Error("batch_norm: a batch of " + std::to_string(ctx.batch) + " cannot be split into " +
+                  std::to_string(groups_) + " groups");
     // Bessel factor of the moving variance, see the top of this file.
-    const int64_t n = ctx.batch * (in_.size() == 3 ? in_[1] * in_[2] : 1);
+    const int64_t n = ctx.batch / groups_ * (in_.size() == 3 ? in_[1] * in_[2] : 1);
     bessel_ = in_.size() == 3 && n > 1 ? double(n) / double(n - 1) : 1.0;
 
     // Channels layouts stay as the producer made them (blocked between convolutions);
@@ -120,10 +124,15 @@ class BatchNorm : public Node {
       bwd_eval_ = bn_bwd(bwd_eval_pd_);
       note("backward eval", bwd_eval_pd_);
     }
-    train_ws_ = relu_ ? memory(fwd_train_pd_.workspace_desc(), eng) : memory();
     eval_ws_ = relu_ && fwd_eval_pd_.workspace_desc().get_size() ? memory(fwd_eval_pd_.workspace_desc(), eng) : memory();
-    batch_mean_ = memory(fwd_train_pd_.mean_desc(), eng);
-    batch_var_ = memory(fwd_train_pd_.variance_desc(), eng);
+    train_ws_.clear();
+    batch_means_.clear();
+    batch_vars_.clear();
+    for (int64_t g = 0; g < groups_; ++g) {  // per group: its statistics and relu mask
+      if (relu_) train_ws_.emplace_back(fwd_train_pd_.workspace_desc(), eng);
+      batch_means_.emplace_back(fwd_train_pd_.mean_desc(), eng);
+      batch_vars_.emplace_back(fwd_train_pd_.variance_desc(), eng);
+    }
     // diff_src is always computed by oneDNN: a scratch buffer when nobody wants it.
     scratch_diff_src_ = need_params_ && !need_data_ ? memory(data_, eng) : memory();
     engine_ = eng;
@@ -144,19 +153,30 @@ class BatchNorm : public Node {
     ArgMap common{{DNNL_ARG_SRC, src}};
     if (scale_) common[DNNL_ARG_SCALE] = gamma;
     if (center_) common[DNNL_ARG_SHIFT] = beta;
-    fwd_train_args_ = common;
-    fwd_train_args_.insert({{DNNL_ARG_DST, dst}, {DNNL_ARG_MEAN, batch_mean_}, {DNNL_ARG_VARIANCE, batch_var_}});
     fwd_eval_args_ = common;
     fwd_eval_args_.insert({{DNNL_ARG_DST, dst},
                            {DNNL_ARG_MEAN, moving_mean_->memory()},
                            {DNNL_ARG_VARIANCE, moving_var_->memory()}});
-    if (train_ws_) fwd_train_args_[DNNL_ARG_WORKSPACE] = train_ws_;
     if (eval_ws_) fwd_eval_args_[DNNL_ARG_WORKSPACE] = eval_ws_;
+    // Train mode: one pass per group (a use of the tower), on its slice of the batch.
+    fwd_train_args_.assign(size_t(groups_), {});
+    for (int64_t g = 0; g < groups_; ++g) {
+      ArgMap& a = fwd_train_args_[size_t(g)];
+      a = common;
+      a[DNNL_ARG_SRC] = slice(src, g);
+      a.insert({{DNNL_ARG_DST, slice(dst, g)}, {DNNL_ARG_MEAN, batch_means_[size_t(g)]},
+                {DNNL_ARG_VARIANCE, batch_vars_[size_t(g)]}});
+      if (relu_) a[DNNL_ARG_WORKSPACE] = train_ws_[size_t(g)];
+    }
+    bwd_train_args_.clear();
+    group_param_grads_.clear();
     if (!bwd_train_ || !b.output_grad) return;
 
+    const memory diff_dst = view(out_grad()), diff_src = in_grad(0) ? view(*in_grad(0)) : scratch_diff_src_;
     ArgMap bwd = common;
-    bwd[DNNL_ARG_DIFF_DST] = view(out_grad());
-    bwd[DNNL_ARG_DIFF_SRC] = in_grad(0) ? view(*in_grad(0)) : scratch_diff_src_;
+    bwd[DNNL_ARG_DIFF_DST] = diff_dst;
+    bwd[DNNL_ARG_DIFF_SRC] = diff_src;
+    param_grads_.clear();
     if (need_params_) {  // a frozen node gets no parameter gradients: write them to scratch
       size_t k = 0;
       auto grad_or_scratch = [&](size_t idx) {
@@ -165,13 +185,29 @@ class BatchNorm : public Node {
       };
       if (scale_) bwd[DNNL_ARG_DIFF_SCALE] = grad_or_scratch(k++);
       if (center_) bwd[DNNL_ARG_DIFF_SHIFT] = grad_or_scratch(k++);
+      for (int arg : {DNNL_ARG_DIFF_SCALE, DNNL_ARG_DIFF_SHIFT})
+        if (bwd.count(arg)) param_grads_.push_back({arg, bwd[arg]});
     }
-    bwd_train_args_ = bwd;
-    bwd_train_args_.insert({{DNNL_ARG_MEAN, batch_mean_}, {DNNL_ARG_VARIANCE, batch_var_}});
     bwd_eval_args_ = bwd;
     bwd_eval_args_.insert({{DNNL_ARG_MEAN, moving_mean_->memory()}, {DNNL_ARG_VARIANCE, moving_var_->memory()}});
-    if (train_ws_) bwd_train_args_[DNNL_ARG_WORKSPACE] = train_ws_;
     if (eval_ws_) bwd_eval_args_[DNNL_ARG_WORKSPACE] = eval_ws_;
+    for (int64_t g = 0; g < groups_; ++g) {
+      ArgMap a = bwd;
+      a[DNNL_ARG_SRC] = slice(src, g);
+      a[DNNL_ARG_DIFF_DST] = slice(diff_dst, g);
+      a[DNNL_ARG_DIFF_SRC] = slice(diff_src, g);
+      a.insert({{DNNL_ARG_MEAN, batch_means_[size_t(g)]}, {DNNL_ARG_VARIANCE, batch_vars_[size_t(g)]}});
+      if (relu_) a[DNNL_ARG_WORKSPACE] = train_ws_[size_t(g)];
+      if (groups_ > 1) {  // each group's gamma/beta gradient apart, summed after the last
+        std::vector<memory> own;
+        for (auto& [arg, target] : param_grads_) {
+          own.emplace_back(target.get_desc(), engine_);
+          a[arg] = own.back();
+        }
+        group_param_grads_.push_back(own);
+      }
+      bwd_train_args_.push_back(a);
+    }
   }
 
   void forward(ExecContext& ctx) override {
@@ -179,25 +215,40 @@ class BatchNorm : public Node {
       fwd_eval_.execute(ctx.stream, fwd_eval_args_);
       return;
     }
-    fwd_train_.execute(ctx.stream, fwd_train_args_);
+    for (const ArgMap& args : fwd_train_args_) fwd_train_.execute(ctx.stream, args);
     ctx.stream.wait();
+    // The moving averages take each group's statistics in turn, as Keras applies a shared
+    // layer to its first use and then to the next.
     const float m = float(momentum_), batch_weight = float(1 - momentum_), var_weight = float((1 - momentum_) * bessel_);
-    const auto* mean = static_cast<const float*>(batch_mean_.get_data_handle());
-    const auto* var = static_cast<const float*>(batch_var_.get_data_handle());
     float* moving_mean = moving_mean_->data();
     float* moving_var = moving_var_->data();
-    for (int64_t c = 0; c < in_[0]; ++c) {
-      moving_mean[c] = m * moving_mean[c] + batch_weight * mean[c];
-      moving_var[c] = m * moving_var[c] + var_weight * var[c];
+    for (int64_t g = 0; g < groups_; ++g) {
+      const auto* mean = static_cast<const float*>(batch_means_[size_t(g)].get_data_handle());
+      const auto* var = static_cast<const float*>(batch_vars_[size_t(g)].get_data_handle());
+      for (int64_t c = 0; c < in_[0]; ++c) {
+        moving_mean[c] = m * moving_mean[c] + batch_weight * mean[c];
+        moving_var[c] = m * moving_var[c] + var_weight * var[c];
+      }
     }
   }
 
   void backward(ExecContext& ctx) override {
     if (!bwd_train_ || !b_.output_grad || (!in_grad(0) && !need_params_)) return;
-    if (ctx.mode == Mode::eval)
+    if (ctx.mode == Mode::eval) {
       bwd_eval_.execute(ctx.stream, bwd_eval_args_);
-    else
-      bwd_train_.execute(ctx.stream, bwd_train_args_);
+      return;
+    }
+    for (const ArgMap& args : bwd_train_args_) bwd_train_.execute(ctx.stream, args);
+    if (group_param_grads_.empty()) return;
+    ctx.stream.wait();
+    for (size_t k = 0; k < param_grads_.size(); ++k) {
+      auto* total = static_cast<float*>(param_grads_[k].second.get_data_handle());
+      std::fill(total, total + in_[0], 0.f);
+      for (const auto& own : group_param_grads_) {
+        const auto* part = static_cast<const float*>(own[k].get_data_handle());
+        for (int64_t c = 0; c < in_[0]; ++c) total[c] += part[c];
+      }
+    }
   }
 
   std::vector<std::string> implementations() const override { return impls_; }
@@ -211,7 +262,8 @@ class BatchNorm : public Node {
     if (relu_) f = f | flags::fuse_norm_relu;
     const float eps = float(epsilon_);
     const bool backward = need_data_ || need_params_;
-    fwd_train_pd_ = bn_fwd::primitive_desc({dnnl::prop_kind::forward_training, d, eps, f}, eng);
+    group_ = group_desc(d);
+    fwd_train_pd_ = bn_fwd::primitive_desc({dnnl::prop_kind::forward_training, group_, eps, f}, eng);
     // With a fused relu, backward needs the forward's workspace (the relu mask), which only
     // forward_training writes.
     const auto eval_prop = relu_ && backward ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
@@ -220,10 +272,29 @@ class BatchNorm : public Node {
     bwd_eval_pd_ = {};
     if (backward) {
       const auto prop = need_params_ ? dnnl::prop_kind::backward : dnnl::prop_kind::backward_data;
-      bwd_train_pd_ = bn_bwd::primitive_desc({prop, d, d, eps, f}, eng, fwd_train_pd_);
+      bwd_train_pd_ = bn_bwd::primitive_desc({prop, group_, group_, eps, f}, eng, fwd_train_pd_);
       bwd_eval_pd_ = bn_bwd::primitive_desc({prop, d, d, eps, f | flags::use_global_stats}, eng, fwd_eval_pd_);
     }
     data_ = d;
+  }
+
+  // One group's share of a batch laid out as `d`: the same layout with batch / groups
+  // samples (the batch is the outermost dimension of every layout used here).
+  memory::desc group_desc(const memory::desc& d) const {
+    if (groups_ == 1) return d;
+    memory::dims dims = d.dims();
+    const memory::dims part{dims[0] / groups_, dims[1], dims[2], dims[3]};
+    using tag = memory::format_tag;
+    for (tag t : {tag::nchw, tag::nhwc, tag::nChw16c, tag::nChw8c, tag::nChw4c})
+      if (d == memory::desc(dims, memory::data_type::f32, t)) return memory::desc(part, memory::data_type::f32, t);
+    return d.submemory_desc(part, {0, 0, 0, 0});
+  }
+
+  // Group g's slice of a batch tensor seen by the primitives.
+  memory slice(const memory& whole, int64_t g) const {
+    if (groups_ == 1) return whole;
+    auto* base = static_cast<char*>(whole.get_data_handle());
+    return memory(group_, engine_, base + size_t(g) * group_.get_size());
   }
 
   // A bound tensor as the primitives see it (a 4-D view of a [D] batch).
@@ -250,11 +321,17 @@ class BatchNorm : public Node {
   bn_bwd::primitive_desc bwd_train_pd_, bwd_eval_pd_;
   bn_fwd fwd_train_, fwd_eval_;
   bn_bwd bwd_train_, bwd_eval_;
-  memory batch_mean_, batch_var_, scratch_diff_src_;
-  memory train_ws_, eval_ws_;  // relu masks of the fused activation
+  int64_t groups_ = 1;  // stacked tower uses, normalised apart in train mode
+  memory::desc group_;  // one group of data_, what the train-mode primitives see
+  std::vector<memory> batch_means_, batch_vars_;  // per group
+  std::vector<memory> train_ws_;                  // per group: relu masks of the fused activation
+  memory eval_ws_, scratch_diff_src_;
+  std::vector<std::pair<int, memory>> param_grads_;       // gamma/beta gradient targets
+  std::vector<std::vector<memory>> group_param_grads_;  // per group, when there are several
   Tensor* moving_mean_ = nullptr;
   Tensor* moving_var_ = nullptr;
-  ArgMap fwd_train_args_, fwd_eval_args_, bwd_train_args_, bwd_eval_args_;
+  std::vector<ArgMap> fwd_train_args_, bwd_train_args_;  // per group
+  ArgMap fwd_eval_args_, bwd_eval_args_;
   std::vector<std::string> impls_;
 };
 
@@ -264,6 +341,7 @@ OpInfo batch_norm_op() {
   OpInfo op;
   op.name = "batch_norm";
   op.batch_mixing = BatchMixing::in_training;
+  op.batch_groups = true;
   op.description = "Batch normalisation (Keras BatchNormalization) per channel of [C, H, W] or per feature of [D]";
   op.attrs = {{"momentum", "0.99", "moving = momentum * moving + (1 - momentum) * batch statistic"},
               {"epsilon", "0.001", "added to the variance"},

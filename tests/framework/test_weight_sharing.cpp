@@ -136,18 +136,59 @@ TEST_CASE("weight sharing: the uses of a tower run as one batch, with the same r
     CHECK(y.kernel_grad[i] == doctest::Approx(x.kernel_grad[i]).epsilon(1e-5).scale(1e-6));
 }
 
-TEST_CASE("weight sharing: towers that mix samples in training keep one chain per use") {
-  // A trainable batch_norm normalises each use by its own batch statistics.
+TEST_CASE("weight sharing: a batch_norm in a batched tower keeps each use's statistics apart") {
+  // A trainable batch_norm normalises each use by its own batch statistics, as Keras does:
+  // batched, it runs once per use on that use's slice of the stacked batch.
   std::string text = kGraph;
   text.replace(text.find("    - {op: dense, units: 3"), 0, "    - {op: batch_norm}\n");
+  std::string apart_text = text;
+  apart_text.replace(apart_text.find("  enc:\n"), 7, "  enc:\n    batch_uses: false\n    layers:\n");
   dnnl::engine eng(dnnl::engine::kind::cpu, 0);
-  Model m(parse_graph_spec(text, "bn.yaml"), testing::registry(), eng);
-  CHECK(m.find("a/batch_norm_1") >= 0);
+  Model batched(parse_graph_spec(text, "bn.yaml"), testing::registry(), eng);
+  Model apart(parse_graph_spec(apart_text, "bn_apart.yaml"), testing::registry(), eng);
+  REQUIRE(batched.find("a+b/batch_norm_1") >= 0);
+  REQUIRE(apart.find("a/batch_norm_1") >= 0);
+  batched.initialize(3);
+  apart.initialize(3);
+  const Step x = check_shared_gradient(apart, "enc/dense_1/kernel");
+  const Step y = check_shared_gradient(batched, "enc/dense_1/kernel");
+  CHECK(y.loss == doctest::Approx(x.loss).epsilon(1e-5));
+  for (size_t i = 0; i < x.kernel_grad.size(); ++i)
+    CHECK(y.kernel_grad[i] == doctest::Approx(x.kernel_grad[i]).epsilon(1e-4).scale(1e-5));
+  // The moving statistics took both uses' batch statistics, in the same order.
+  for (const char* name : {"enc/batch_norm_1/moving_mean", "enc/batch_norm_1/moving_variance"}) {
+    auto find = [&](Model& m) -> Parameter& {
+      return *std::find_if(m.params().begin(), m.params().end(), [&](const Parameter& p) { return p.name == name; });
+    };
+    Parameter &p = find(apart), &q = find(batched);
+    for (size_t i = 0; i < p.value.size(); ++i) CHECK(q.value.data()[i] == doctest::Approx(p.value.data()[i]).epsilon(1e-5));
+  }
+}
+
+TEST_CASE("weight sharing: a tower with a layer that mixes samples keeps one chain per use") {
+  // An op that mixes the samples of a batch and cannot keep uses apart (the default).
+  struct Mixer : Node {
+    Shape infer(const std::vector<Shape>& in) override { return in.at(0); }
+    dnnl::memory::desc plan(PlanContext& ctx) override { return ctx.inputs.at(0); }
+    void forward(ExecContext&) override {}
+    void backward(ExecContext&) override {}
+  };
+  Registry registry = testing::registry();
+  OpInfo mixer;
+  mixer.name = "mixer";
+  mixer.make = [](const Attributes&) { return std::make_unique<Mixer>(); };
+  registry.add(mixer);
+  std::string text = kGraph;
+  text.replace(text.find("    - {op: dense, units: 3"), 0, "    - {op: mixer}\n");
+  dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  Model m(parse_graph_spec(text, "mixer.yaml"), registry, eng);
+  CHECK(m.find("a/mixer_1") >= 0);
   CHECK(m.find("a+b/dense_1") < 0);
-  // Frozen, batch_norm runs on its moving statistics, sample by sample: batched again.
-  text.replace(text.find("  enc:\n"), 7, "  enc:\n    trainable: false\n    layers:\n");
-  Model frozen(parse_graph_spec(text, "bn_frozen.yaml"), testing::registry(), eng);
-  CHECK(frozen.find("a+b/batch_norm_1") >= 0);
+  // A frozen batch_norm runs on its moving statistics, sample by sample: batched.
+  std::string frozen = kGraph;
+  frozen.replace(frozen.find("    - {op: dense, units: 3"), 0, "    - {op: batch_norm, trainable: false}\n");
+  Model f(parse_graph_spec(frozen, "frozen_bn.yaml"), testing::registry(), eng);
+  CHECK(f.find("a+b/batch_norm_1") >= 0);
 }
 
 TEST_CASE("weight sharing: a frozen tower gets no gradient and no update") {

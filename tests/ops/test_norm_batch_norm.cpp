@@ -197,6 +197,41 @@ TEST_CASE("batch_norm: a fused relu gives relu of the unfused output, and masks 
   }
 }
 
+TEST_CASE("batch_norm: stacked tower uses (batch_groups) are normalised apart") {
+  for (tag layout : {tag::nchw, tag::nhwc, tag::nChw16c}) {
+    CAPTURE(int(layout));
+    const Shape in{3, 2, 2};
+    NodeHarness::Options both = options(8, Mode::train, in, layout);
+    both.batch_groups = 2;
+    NodeHarness stacked(testing::registry(), "batch_norm", bn_attrs({{"activation", "relu"}}), {in}, both);
+    NodeHarness first(testing::registry(), "batch_norm", bn_attrs({{"activation", "relu"}}), {in}, options(4, Mode::train, in, layout));
+    NodeHarness second(testing::registry(), "batch_norm", bn_attrs({{"activation", "relu"}}), {in}, options(4, Mode::train, in, layout));
+    std::vector<float> x = stacked.input(0);
+    for (size_t i = 0; i < x.size(); ++i) x[i] += i < x.size() / 2 ? 0.f : 3.f;  // the uses differ in mean
+    stacked.set_input(0, x);
+    const size_t half = x.size() / 2;
+    first.set_input(0, std::vector<float>(x.begin(), x.begin() + long(half)));
+    second.set_input(0, std::vector<float>(x.begin() + long(half), x.end()));
+    for (size_t i = 0; i < stacked.param_specs().size(); ++i) {
+      first.set_param(i, stacked.param(i));
+      second.set_param(i, stacked.param(i));
+    }
+    stacked.forward();
+    first.forward();
+    for (size_t i = 0; i < first.param_specs().size(); ++i) second.set_param(i, first.param(i));  // moving stats: a, then b
+    second.forward();
+    std::vector<float> want = first.output(), b = second.output();
+    want.insert(want.end(), b.begin(), b.end());
+    check_close(stacked.output(), want);
+    check_close(stacked.param(2), second.param(2));  // moving mean after both uses
+    check_close(stacked.param(3), second.param(3));  // moving variance
+    auto r = stacked.check_gradients(1e-3, 60);
+    INFO("worst: " << r.worst);
+    CHECK(r.checked > 0);
+    CHECK(r.max_error < 1e-2);
+  }
+}
+
 TEST_CASE("batch_norm: keeps the producer's layout, with no reference kernel") {
   dnnl::engine engine(dnnl::engine::kind::cpu, 0);
   for (tag t : {tag::nchw, tag::nhwc, tag::nChw16c}) {

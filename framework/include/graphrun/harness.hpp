@@ -20,6 +20,7 @@ class NodeHarness {
     std::vector<bool> needs_input_grad;            // default: all true
     std::vector<dnnl::memory::desc> input_layouts;  // what "producers" deliver; default plain
     uint64_t seed = 1;
+    int64_t batch_groups = 1;  // the batch as stacked tower uses (PlanContext::batch_groups)
   };
 
   NodeHarness(const Registry& registry, const std::string& op, const Attributes& attrs,

@@ -36,6 +36,10 @@ struct PlanContext {
   std::vector<bool> needs_input_grad;  // per input
   bool needs_param_grad = true;        // false when the node is frozen
   bool verbose = false;                // log primitive implementations
+  // The batch is this many uses of a tower stacked along the batch, `batch / batch_groups`
+  // samples each. A node whose op declares OpInfo::batch_groups keeps them apart where it
+  // mixes samples (batch_norm: statistics per group).
+  int64_t batch_groups = 1;
 };
 
 // Tensors bound to a planned node. Gradients are OVERWRITTEN by backward, never added

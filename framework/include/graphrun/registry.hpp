@@ -21,8 +21,9 @@ struct AttrSpec {
 };
 
 // Whether one sample's output depends on the other samples of the batch. The executor
-// runs all uses of a shared tower as one batch only when every layer answers `none`
-// (or `in_training` and the layer is frozen, so always runs in eval mode).
+// runs all uses of a shared tower as one batch only when every layer answers `none`, or
+// `in_training` and the layer is frozen (it always runs in eval mode) or keeps the uses
+// apart itself (OpInfo::batch_groups).
 enum class BatchMixing {
   none,         // per sample: dense, convolution, pooling, activations, dropout
   in_training,  // batch statistics in train mode only: batch_norm
@@ -38,6 +39,9 @@ struct OpInfo {
   int max_inputs = 1;   // -1: any number
   bool is_loss = false; // output is a scalar the executor differentiates
   BatchMixing batch_mixing = BatchMixing::always;
+  // Mixes samples, but can keep the stacked uses of a tower apart (PlanContext::
+  // batch_groups): its tower may then run all its uses as one batch all the same.
+  bool batch_groups = false;
   std::vector<AttrSpec> attrs;
   std::function<std::unique_ptr<Node>(const Attributes&)> make;
   std::string library;  // filled in by the loader

@@ -173,7 +173,7 @@ void Plan::plan_node(int id) {
   if (d.role == NodeDef::Role::split) return plan_split(id);
   s.node = d.info->make(d.attrs);
   s.node->infer(d.input_shapes);
-  PlanContext ctx{model_.engine(), s.batch, d.input_shapes, d.shape, {}, {}, d.trainable, verbose_};
+  PlanContext ctx{model_.engine(), s.batch, d.input_shapes, d.shape, {}, {}, d.trainable, verbose_, d.batch_factor};
   for (int in : d.inputs) {
     ctx.inputs.push_back(steps_[in]->out.desc());
     ctx.needs_input_grad.push_back(s.run_backward && steps_[in]->needs_grad);

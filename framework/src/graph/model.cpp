@@ -191,7 +191,7 @@ void Model::expand() {
 
 // All uses of a tower run as one batch when that computes the same: each use reads a
 // graph input of the same shape, with the same trainability and weights, and no layer
-// mixes samples (batch_norm does in training, so only a frozen one qualifies).
+// mixes samples across uses (batch_norm in training keeps its statistics per use).
 bool Model::can_batch(const TowerSpec& tower, const std::vector<const LayerSpec*>& uses) const {
   if (!tower.batch_uses || uses.size() < 2) return false;
   const InputSpec* first = nullptr;
@@ -209,7 +209,7 @@ bool Model::can_batch(const TowerSpec& tower, const std::vector<const LayerSpec*
     if (!info) return false;  // reported when shapes are inferred
     const bool frozen = !(tower.trainable && layer.trainable && uses[0]->trainable);
     if (info->batch_mixing == BatchMixing::always) return false;
-    if (info->batch_mixing == BatchMixing::in_training && !frozen) return false;
+    if (info->batch_mixing == BatchMixing::in_training && !frozen && !info->batch_groups) return false;
   }
   return true;
 }
