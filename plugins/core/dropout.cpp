@@ -5,10 +5,32 @@
 #include <graphrun/primitives.hpp>
 #include <graphrun/registry.hpp>
 
-#include <random>
+#include <algorithm>
+#include <cstdint>
 
 namespace graphrun::core {
 namespace {
+
+// Counter-based (splitmix64 of seed + index): cheap, vectorisable and the same for a
+// given seed. Each 64-bit draw gives two 32-bit uniforms; a unit is kept when its uniform
+// is at least rate * 2^32. Padding of blocked layouts gets values too; they multiply
+// zeros. Compiled for AVX-512, AVX2 and the baseline (the loader picks).
+uint64_t splitmix64(uint64_t z) {
+  z += 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+// Mask units [begin, end) of m; begin is even.
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void mask_units(float* m, uint64_t seed, int64_t begin, int64_t end, uint64_t cut, float keep) {
+  for (int64_t i = begin; i < end; i += 2) {
+    const uint64_t r = splitmix64(seed + uint64_t(i));
+    m[i] = (r & 0xffffffffu) >= cut ? keep : 0.f;
+    if (i + 1 < end) m[i + 1] = (r >> 32) >= cut ? keep : 0.f;
+  }
+}
 
 class Dropout : public Node {
  public:
@@ -77,28 +99,15 @@ class Dropout : public Node {
   std::vector<std::string> implementations() const override { return impls_; }
 
  private:
-  // Counter-based (splitmix64 of seed + index): cheap, vectorisable and the same for
-  // a given seed. Each 64-bit draw gives two 32-bit uniforms; a unit is kept when its
-  // uniform is at least rate * 2^32. Padding of blocked layouts gets values too; they
-  // multiply zeros.
-  static uint64_t splitmix64(uint64_t z) {
-    z += 0x9E3779B97F4A7C15ull;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-
   void draw_mask(uint64_t seed) {
     const uint64_t cut = static_cast<uint64_t>(rate_ * 4294967296.0);
     const float keep = static_cast<float>(1.0 / (1.0 - rate_));
     float* m = mask_.data();
     const int64_t n = int64_t(mask_.size());
-    #pragma omp parallel for if (n >= (1 << 15))
-    for (int64_t i = 0; i < n; i += 2) {
-      const uint64_t r = splitmix64(seed + uint64_t(i));
-      m[i] = (r & 0xffffffffu) >= cut ? keep : 0.f;
-      if (i + 1 < n) m[i + 1] = (r >> 32) >= cut ? keep : 0.f;
-    }
+    constexpr int64_t kChunk = 1 << 13;  // even: a draw covers two units
+#pragma omp parallel for if (n >= (1 << 15))
+    for (int64_t begin = 0; begin < n; begin += kChunk)
+      mask_units(m, seed, begin, std::min(n, begin + kChunk), cut, keep);
   }
 
   double rate_;
