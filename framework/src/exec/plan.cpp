@@ -135,7 +135,8 @@ void Plan::plan_stack(int id) {
     if (producer.needs_grad) throw Error("internal: a batched tower's input needs a gradient");
     s.parts.push_back(Tensor::view(s.out, plain_desc(part), size_t(j * batch_ * per)));
     s.input_descs.push_back(plain_desc(part));
-    const bool feed_in_place = !producer.def->feed.empty() && consumers_[d.inputs[j]] == 1 && is_plain(producer.out.desc());
+    const bool feed_in_place =
+        !producer.def->feed.empty() && consumers_[d.inputs[j]] == 1 && is_plain(producer.out.desc());
     if (feed_in_place)
       producer.out = s.parts.back();
     else
