@@ -138,7 +138,8 @@ class Conv2d : public Node {
     }
     if (!chosen) throw Error("conv2d: oneDNN offers no convolution for input " + to_string(in_));
     // The direct data gradient writes a plain single-channel image (nchw and nhwc alike).
-    direct_data_ = single_channel && (chosen->src == tagged(src_dims, tag::nchw) || chosen->src == tagged(src_dims, tag::nhwc));
+    direct_data_ = single_channel &&
+                   (chosen->src == tagged(src_dims, tag::nchw) || chosen->src == tagged(src_dims, tag::nhwc));
     if (single_channel && !direct_data_) {
       std::optional<Passes> with_data = try_layout(chosen->src, chosen->dst, true, need_weights, false, eng);
       if (!with_data) throw Error("conv2d: oneDNN offers no data gradient for input " + to_string(in_));
@@ -277,7 +278,6 @@ class Conv2d : public Node {
   std::vector<std::string> implementations() const override { return impls_; }
 
  private:
-
   dnnl::algorithm use_dst_alg() const {
     if (activation_ == "relu") return dnnl::algorithm::eltwise_relu_use_dst_for_bwd;
     if (activation_ == "sigmoid") return dnnl::algorithm::eltwise_logistic_use_dst_for_bwd;
