@@ -107,6 +107,23 @@ inline std::string temp_dir(const std::string& name) {
   return dir.string();
 }
 
+// A fresh folder for one parity case, with its files named.
+inline StepFiles step_files(const std::string& name) {
+  StepFiles f;
+  f.dir = temp_dir(name);
+  f.weights = f.dir + "/initial.safetensors";
+  f.batch = f.dir + "/batch.safetensors";
+  f.graphrun = f.dir + "/graphrun.safetensors";
+  return f;
+}
+
+// Whether the peer can run; says why the case is skipped when not.
+inline bool torch_available() {
+  if (have_torch()) return true;
+  MESSAGE("/usr/bin/python3 cannot import torch (Debian package python3-torch): parity test skipped");
+  return false;
+}
+
 // A batch of `batch` pairs: real MNIST test images paired by the graph's own strategy when
 // data/mnist exists, else random images with alternating labels.
 inline data::Batch make_batch(const Session& s, int64_t batch, int64_t image_size) {

@@ -5,15 +5,8 @@
 using namespace graphrun;
 
 TEST_CASE("parity: R3 Siamese MLP (no dropout), one RMSprop step, matches PyTorch") {
-  if (!parity::have_torch()) {
-    MESSAGE("/usr/bin/python3 cannot import torch (Debian package python3-torch): parity test skipped");
-    return;
-  }
-  parity::StepFiles f;
-  f.dir = parity::temp_dir("r3");
-  f.weights = f.dir + "/initial.safetensors";
-  f.batch = f.dir + "/batch.safetensors";
-  f.graphrun = f.dir + "/graphrun.safetensors";
+  if (!parity::torch_available()) return;
+  parity::StepFiles f = parity::step_files("r3");
   const auto mine = parity::graphrun_step(std::string(GRAPHRUN_SOURCE_DIR) + "/tests/parity/graphs/r3_siamese_mlp_no_dropout.yaml", 128, f);
   CHECK(mine.count("param/encoder/dense_1/kernel"));
   const auto theirs = parity::torch_step("r3", f, f.dir + "/torch.safetensors");

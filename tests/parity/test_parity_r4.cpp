@@ -6,15 +6,8 @@
 using namespace graphrun;
 
 TEST_CASE("parity: R4 convolutional Siamese network, one RMSprop step, matches PyTorch") {
-  if (!parity::have_torch()) {
-    MESSAGE("/usr/bin/python3 cannot import torch (Debian package python3-torch): parity test skipped");
-    return;
-  }
-  parity::StepFiles f;
-  f.dir = parity::temp_dir("r4");
-  f.weights = f.dir + "/initial.safetensors";
-  f.batch = f.dir + "/batch.safetensors";
-  f.graphrun = f.dir + "/graphrun.safetensors";
+  if (!parity::torch_available()) return;
+  parity::StepFiles f = parity::step_files("r4");
   const auto mine = parity::graphrun_step(std::string(GRAPHRUN_SOURCE_DIR) + "/graphs/r4_conv_siamese.yaml", 16, f);
   CHECK(mine.count("param/tower/batch_norm_1/moving_variance"));
   const auto theirs = parity::torch_step("r4", f, f.dir + "/torch.safetensors");
