@@ -1,6 +1,7 @@
 #include <graphrun/primitives.hpp>
 
 #include <cstdio>
+#include <cstring>
 
 namespace graphrun {
 
@@ -12,6 +13,27 @@ void log_implementation(bool verbose, const std::string& what, const std::string
   if (!verbose) return;
   std::fprintf(stderr, "[graphrun] %-40s %s%s\n", what.c_str(), impl.c_str(),
                impl.rfind("ref", 0) == 0 ? "   <-- reference kernel (slow)" : "");
+}
+
+bool SourceValues::changed(std::initializer_list<Part> parts) {
+  size_t total = 0;
+  for (const Part& p : parts) total += p.second;
+  bool same = valid_ && total == seen_.size();
+  size_t at = 0;
+  for (const Part& p : parts) {
+    if (!same) break;
+    same = std::memcmp(seen_.data() + at, p.first, p.second * sizeof(float)) == 0;
+    at += p.second;
+  }
+  if (same) return false;
+  seen_.resize(total);
+  at = 0;
+  for (const Part& p : parts) {
+    std::memcpy(seen_.data() + at, p.first, p.second * sizeof(float));
+    at += p.second;
+  }
+  valid_ = true;
+  return true;
 }
 
 }  // namespace graphrun

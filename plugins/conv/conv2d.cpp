@@ -1,5 +1,6 @@
 // conv2d: 2-D convolution with Keras Conv2D semantics (valid/same padding, strides, bias,
 // activation) on per-sample [channels, height, width] tensors.
+#include "affine_fold.hpp"
 #include "layout.hpp"
 #include "single_channel_gradient.hpp"
 #include "window.hpp"
@@ -118,6 +119,17 @@ class Conv2d : public Node {
     // so layouts are chosen for the other passes alone.
     const bool single_channel = need_data && in_[0] == 1 && layout_ == "auto";
     const bool dnnl_data = need_data && !single_channel;
+    weights_fixed_ = !need_weights;
+    // A following batch_norm at inference is folded into the kernel and bias (its relu
+    // becomes this node's); only after a linear output.
+    next_ = nullptr;
+    next_relu_ = false;
+    bool relu = false;
+    if (ctx.next_affine && activation_ == "linear" && ctx.next_affine->is_channel_affine(relu)) {
+      next_ = ctx.next_affine;
+      next_relu_ = relu;
+      ctx.absorbed_next = true;
+    }
 
     std::optional<Passes> chosen;
     std::vector<std::pair<tag, tag>> order = layout_order(in_[0], filters_, dnnl_data);
@@ -157,12 +169,15 @@ class Conv2d : public Node {
     fwd_ = conv_fwd(p.fwd);
     note("forward", p.fwd);
     stage(w_fwd_, plain_w, p.fwd.weights_desc(), eng, "forward weights reorder", note);
+    fwd_sources_ = {};
+    folded_w_ = next_ ? memory(plain_w, eng) : memory();
+    folded_b_ = next_ ? memory(memory::desc({filters_}, memory::data_type::f32, tag::x), eng) : memory();
 
     // Activations: y = act(z) in place on the output; backward needs only y (use_dst).
     act_fwd_ = {};
     act_bwd_ = {};
     dz_ = {};
-    if (activation_ != "linear") {
+    if (act() != "linear") {
       const auto prop = need_data || need_weights ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
       dnnl::eltwise_forward::primitive_desc act_pd({prop, use_dst_alg(), p.dst}, eng);
       if (!p.fused) {
@@ -224,10 +239,11 @@ class Conv2d : public Node {
       throw Error("conv2d: parameter gradients are bound but were not planned");
     memory src = in(0).memory(), dst = out().memory();
     memory kernel = param(0).memory();
-    memory w_fwd = w_fwd_.copy ? w_fwd_.mem : kernel;
+    memory w_fwd = w_fwd_.copy ? w_fwd_.mem : next_ ? folded_w_ : kernel;
 
     fwd_args_ = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w_fwd}, {DNNL_ARG_DST, dst}};
-    if (use_bias_) fwd_args_[DNNL_ARG_BIAS] = param(1).memory();
+    if (next_) fwd_args_[DNNL_ARG_BIAS] = folded_b_;
+    else if (use_bias_) fwd_args_[DNNL_ARG_BIAS] = param(1).memory();
     act_fwd_args_ = {{DNNL_ARG_SRC, dst}, {DNNL_ARG_DST, dst}};
 
     if (!b.output_grad) return;  // backward will not run
@@ -248,7 +264,7 @@ class Conv2d : public Node {
   }
 
   void forward(ExecContext& ctx) override {
-    if (w_fwd_.copy) w_fwd_.reorder.execute(ctx.stream, param(0).memory(), w_fwd_.mem);
+    stage_forward_weights(ctx.stream);
     fwd_.execute(ctx.stream, fwd_args_);
     if (act_fwd_) act_fwd_.execute(ctx.stream, act_fwd_args_);
   }
@@ -278,9 +294,39 @@ class Conv2d : public Node {
   std::vector<std::string> implementations() const override { return impls_; }
 
  private:
+  // The activation computed here: the node's own, or the relu of a folded batch_norm.
+  const std::string& act() const {
+    static const std::string relu = "relu";
+    return next_relu_ ? relu : activation_;
+  }
+
+  // Brings the forward weights up to date: the kernel reordered to the primitive's layout,
+  // or folded with the next node's affine map. Fixed weights (a frozen node) are redone
+  // only when their values change.
+  void stage_forward_weights(dnnl::stream& s) {
+    const size_t nw = size_t(param(0).size());
+    const float* bias = use_bias_ ? param(1).data() : nullptr;
+    if (next_) {
+      next_->channel_affine(affine_);
+      if (weights_fixed_ && !fwd_sources_.changed({{param(0).data(), nw},
+                                                   {bias, bias ? size_t(filters_) : 0},
+                                                   {affine_.scale.data(), affine_.scale.size()},
+                                                   {affine_.shift.data(), affine_.shift.size()}}))
+        return;
+      fold_affine(param(0).data(), bias, affine_, filters_, int64_t(nw) / filters_,
+                  static_cast<float*>(folded_w_.get_data_handle()),
+                  static_cast<float*>(folded_b_.get_data_handle()));
+      if (w_fwd_.copy) w_fwd_.reorder.execute(s, folded_w_, w_fwd_.mem);
+      return;
+    }
+    if (!w_fwd_.copy) return;
+    if (weights_fixed_ && !fwd_sources_.changed({{param(0).data(), nw}})) return;
+    w_fwd_.reorder.execute(s, param(0).memory(), w_fwd_.mem);
+  }
+
   dnnl::algorithm use_dst_alg() const {
-    if (activation_ == "relu") return dnnl::algorithm::eltwise_relu_use_dst_for_bwd;
-    if (activation_ == "sigmoid") return dnnl::algorithm::eltwise_logistic_use_dst_for_bwd;
+    if (act() == "relu") return dnnl::algorithm::eltwise_relu_use_dst_for_bwd;
+    if (act() == "sigmoid") return dnnl::algorithm::eltwise_logistic_use_dst_for_bwd;
     return dnnl::algorithm::eltwise_tanh_use_dst_for_bwd;
   }
 
@@ -308,13 +354,14 @@ class Conv2d : public Node {
     const auto wino = use_winograd ? dnnl::algorithm::convolution_winograd : direct;
     try {
       Passes p;
-      // Inference Winograd wants its weights pre-transformed, a reorder that took 1.2 ms a
-      // step on R1's second layer; the training form takes plain blocked weights.
-      const bool inference = !need_data && !need_weights && !use_winograd;
+      // Inference Winograd wants its weights pre-transformed (a reorder of 0.3-0.7 ms on
+      // R1's second layer): fine for fixed weights, which are transformed once.
+      const bool inference = !need_data && !need_weights;
       const auto prop = inference ? dnnl::prop_kind::forward_inference : dnnl::prop_kind::forward_training;
-      conv_fwd::desc fd = use_bias_ ? conv_fwd::desc(prop, wino, src, w_any, bias, dst, strides, pad_l, pad_r)
+      const bool with_bias = use_bias_ || next_;
+      conv_fwd::desc fd = with_bias ? conv_fwd::desc(prop, wino, src, w_any, bias, dst, strides, pad_l, pad_r)
                                     : conv_fwd::desc(prop, wino, src, w_any, dst, strides, pad_l, pad_r);
-      if (activation_ == "relu") {
+      if (act() == "relu") {
         dnnl::post_ops ops;
         ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
         dnnl::primitive_attr attr;
@@ -371,6 +418,12 @@ class Conv2d : public Node {
   dnnl::eltwise_forward act_fwd_;
   dnnl::eltwise_backward act_bwd_;
   Staged w_fwd_, w_bwd_data_, dw_;
+  bool weights_fixed_ = false;  // frozen: no optimizer changes them between steps
+  SourceValues fwd_sources_;    // what the forward weights were last staged from
+  const Node* next_ = nullptr;  // a folded batch_norm (PlanContext::next_affine)
+  bool next_relu_ = false;
+  ChannelAffine affine_;
+  memory folded_w_, folded_b_;  // plain kernel and bias with next_ folded in
   bool reuse_fwd_weights_ = false;
   memory dz_;  // gradient before the activation
   bool direct_data_ = false;  // the single-channel data gradient, computed here

@@ -64,6 +64,8 @@ class Dense : public Node {
     fwd_ = dnnl::inner_product_forward(fwd_pd);
     fwd_weights_ = {};
     to_fwd_weights_ = {};
+    weights_fixed_ = !ctx.needs_param_grad;
+    fwd_sources_ = {};
     if (fwd_pd.weights_desc() != weights) {
       fwd_weights_ = memory(fwd_pd.weights_desc(), ctx.engine);
       dnnl::reorder::primitive_desc pd(ctx.engine, weights, ctx.engine, fwd_pd.weights_desc());
@@ -145,7 +147,9 @@ class Dense : public Node {
   }
 
   void forward(ExecContext& ctx) override {
-    if (to_fwd_weights_) to_fwd_weights_.execute(ctx.stream, param(0).memory(), fwd_weights_);
+    // Fixed (frozen) weights are reordered only when their values change.
+    if (to_fwd_weights_ && (!weights_fixed_ || fwd_sources_.changed({{param(0).data(), param(0).size()}})))
+      to_fwd_weights_.execute(ctx.stream, param(0).memory(), fwd_weights_);
     fwd_.execute(ctx.stream, fwd_args_);
     if (softmax_) softmax_.execute(ctx.stream, softmax_args_);
   }
@@ -173,6 +177,8 @@ class Dense : public Node {
   dnnl::primitive fwd_, softmax_, act_bwd_, bwd_weights_, bwd_data_;
   memory fwd_weights_;  // the kernel in the forward primitive's layout, when not plain
   dnnl::reorder to_fwd_weights_;
+  bool weights_fixed_ = false;
+  SourceValues fwd_sources_;
   ArgMap fwd_args_, softmax_args_, act_bwd_args_, bwd_weights_args_, bwd_data_args_;
   Tensor pre_grad_, spare_kernel_grad_, spare_bias_grad_;
   bool want_weights_ = false, want_data_ = false;

@@ -17,6 +17,7 @@
 #include <graphrun/primitives.hpp>
 #include <graphrun/registry.hpp>
 
+#include <cmath>
 #include <optional>
 
 namespace graphrun::norm {
@@ -248,6 +249,29 @@ class BatchNorm : public Node {
         const auto* part = static_cast<const float*>(own[k].get_data_handle());
         for (int64_t c = 0; c < in_[0]; ++c) total[c] += part[c];
       }
+    }
+  }
+
+  // At inference: y = relu?(gamma * (x - mean) / sqrt(var + epsilon) + beta), per channel.
+  bool is_channel_affine(bool& relu) const override {
+    relu = relu_;
+    return true;
+  }
+
+  void channel_affine(ChannelAffine& out) const override {
+    const size_t c = size_t(in_[0]);
+    size_t i = 0;
+    const float* gamma = scale_ ? param(i++).data() : nullptr;
+    const float* beta = center_ ? param(i++).data() : nullptr;
+    const float* mean = moving_mean_->data();
+    const float* var = moving_var_->data();
+    out.scale.resize(c);
+    out.shift.resize(c);
+    out.relu = relu_;
+    for (size_t k = 0; k < c; ++k) {
+      const float s = (gamma ? gamma[k] : 1.f) / std::sqrt(var[k] + float(epsilon_));
+      out.scale[k] = s;
+      out.shift[k] = (beta ? beta[k] : 0.f) - mean[k] * s;
     }
   }
 

@@ -24,6 +24,15 @@ struct ParamSpec {
   Kind kind = Kind::weight;
 };
 
+class Node;
+
+// A per-channel affine map y = scale * x + shift (channels: axis 1), optionally followed by
+// a relu: what batch_norm computes at inference. See Node::is_channel_affine.
+struct ChannelAffine {
+  std::vector<float> scale, shift;
+  bool relu = false;
+};
+
 // What the executor tells a node when it plans it for one batch size.
 struct PlanContext {
   const dnnl::engine& engine;
@@ -40,6 +49,12 @@ struct PlanContext {
   // samples each. A node whose op declares OpInfo::batch_groups keeps them apart where it
   // mixes samples (batch_norm: statistics per group).
   int64_t batch_groups = 1;
+  // Fusion offer: the only reader of this node's output is `next`, a per-channel affine map
+  // (Node::is_channel_affine); both are frozen and neither runs backward. A node that
+  // applies next->channel_affine() to its own output in forward sets `absorbed_next`; the
+  // executor then skips `next`, whose output becomes this node's output.
+  const Node* next_affine = nullptr;
+  bool absorbed_next = false;
 };
 
 // Tensors bound to a planned node. Gradients are OVERWRITTEN by backward, never added
@@ -77,6 +92,12 @@ class Node {
   virtual void bind(const Bindings& b) { b_ = b; }
   virtual void forward(ExecContext& ctx) = 0;
   virtual void backward(ExecContext& ctx) = 0;
+  // Fusion, reader side: true when this node computes a per-channel affine map (and a relu
+  // if `relu` is set) at inference. Called after infer, before plan.
+  virtual bool is_channel_affine(bool& relu) const { (void)relu; return false; }
+  // The map's current scale and shift, from the bound parameters (called every forward of
+  // the node that absorbed it; `out` keeps its capacity).
+  virtual void channel_affine(ChannelAffine& out) const { (void)out; }
   // Human-readable implementation names of the primitives in use ("jit:avx512_core").
   virtual std::vector<std::string> implementations() const { return {}; }
 

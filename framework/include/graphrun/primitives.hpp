@@ -1,8 +1,12 @@
 #pragma once
 #include <graphrun/tensor.hpp>
 
+#include <cstddef>
+#include <initializer_list>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 namespace graphrun {
 
@@ -17,5 +21,21 @@ inline std::string impl_name(const dnnl::primitive_desc_base& pd) { return pd.im
 void log_primitive(bool verbose, const std::string& what, const dnnl::primitive_desc_base& pd);
 // The same for a pass a plugin computes itself (implementation named by the plugin).
 void log_implementation(bool verbose, const std::string& what, const std::string& impl);
+
+// The values a derived buffer (weights reordered for a primitive, or folded with a
+// following batch_norm) was last made from. A frozen node rebuilds such a buffer only when
+// its sources change (a checkpoint load), not every step; comparing is far cheaper than
+// the reorders it saves.
+class SourceValues {
+ public:
+  using Part = std::pair<const float*, size_t>;  // first float, count
+  // True, and remembers the new values, when the concatenated parts differ from last time
+  // (always true the first time).
+  bool changed(std::initializer_list<Part> parts);
+
+ private:
+  std::vector<float> seen_;
+  bool valid_ = false;
+};
 
 }  // namespace graphrun

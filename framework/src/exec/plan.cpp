@@ -65,6 +65,7 @@ struct Plan::Step {
   std::unique_ptr<Slot> grad_in;  // gathers consumers' gradients into out_grad
   Tensor plain;                   // plain copy of out for readers, when out is blocked
   dnnl::reorder to_plain;
+  int folded_into = -1;  // a node that applies this one in its own forward (ChannelAffine)
   std::vector<Tensor> parts;         // stack: each input's slice of out
   std::vector<dnnl::reorder> gather;  // stack: input -> slice, empty where the input is the slice
 };
@@ -91,6 +92,11 @@ Plan::Plan(Model& model, int64_t batch, bool verbose)
   consumers_.assign(n, 0);
   for (int i = 0; i < n; ++i)
     for (int in : nodes[i].inputs) consumers_[in]++;
+  for (int i = 0; i < n; ++i) {
+    if (nodes[i].role != NodeDef::Role::op) continue;
+    steps_[i]->node = nodes[i].info->make(nodes[i].attrs);
+    steps_[i]->node->infer(nodes[i].input_shapes);
+  }
   for (int i = 0; i < n; ++i) plan_node(i);
   plan_gradients();
   warm_up();
@@ -167,18 +173,36 @@ void Plan::plan_split(int id) {
   s.input_grads = {nullptr};
 }
 
+// The reader a node may fold into its own forward (PlanContext::next_affine): its only
+// reader, a per-channel affine map, with both frozen (always in eval mode) and no backward
+// through either. -1 when there is none.
+int Plan::affine_reader(int id) const {
+  const Step& s = *steps_[id];
+  if (consumers_[id] != 1 || !s.node || s.def->trainable || s.run_backward || id == model_.output()) return -1;
+  for (size_t c = size_t(id) + 1; c < steps_.size(); ++c) {
+    const Step& r = *steps_[c];
+    const auto& ins = r.def->inputs;
+    if (std::find(ins.begin(), ins.end(), id) == ins.end()) continue;
+    bool relu = false;
+    const bool fusable = ins.size() == 1 && r.node && !r.def->trainable && !r.run_backward &&
+                         r.node->is_channel_affine(relu);
+    return fusable ? int(c) : -1;
+  }
+  return -1;
+}
+
 void Plan::plan_node(int id) {
   Step& s = *steps_[id];
   const NodeDef& d = *s.def;
   if (d.role == NodeDef::Role::stack) return plan_stack(id);
   if (d.role == NodeDef::Role::split) return plan_split(id);
-  s.node = d.info->make(d.attrs);
-  s.node->infer(d.input_shapes);
   PlanContext ctx{model_.engine(), s.batch, d.input_shapes, d.shape, {}, {}, d.trainable, verbose_, d.batch_factor};
   for (int in : d.inputs) {
     ctx.inputs.push_back(steps_[in]->out.desc());
     ctx.needs_input_grad.push_back(s.run_backward && steps_[in]->needs_grad);
   }
+  const int reader = affine_reader(id);
+  if (reader >= 0) ctx.next_affine = steps_[reader]->node.get();
   dnnl::memory::desc out_desc;
   try {
     out_desc = s.node->plan(ctx);
@@ -187,16 +211,22 @@ void Plan::plan_node(int id) {
   }
   if (out_desc.dims().empty())
     throw Error(d.where + ": node '" + d.name + "' (" + d.op + "): its plugin planned no output (an empty memory descriptor)");
+  if (reader >= 0 && ctx.absorbed_next) {
+    steps_[reader]->folded_into = id;
+    log_implementation(verbose_, model_.nodes()[reader].name + " (" + model_.nodes()[reader].op + ")",
+                       "folded into " + d.name);
+  }
   s.input_descs = ctx.inputs;
   s.converted.resize(d.inputs.size());
   s.convert.resize(d.inputs.size());
-  for (size_t j = 0; j < d.inputs.size(); ++j) {
+  for (size_t j = 0; j < d.inputs.size() && s.folded_into < 0; ++j) {
     Tensor& produced = steps_[d.inputs[j]]->out;
     if (ctx.inputs[j] == produced.desc()) continue;
     s.converted[j] = Tensor(ctx.inputs[j], model_.engine());
     s.convert[j] = dnnl::reorder(produced.memory(), s.converted[j].memory());
   }
-  s.out = Tensor(out_desc, model_.engine());
+  // A folded node never runs: its output is its producer's, already mapped.
+  s.out = s.folded_into >= 0 ? steps_[s.folded_into]->out : Tensor(out_desc, model_.engine());
   if (s.run_backward) s.out_grad = Tensor(out_desc, model_.engine());
   if (id == model_.loss()) s.out_grad.fill(1.f);
   if (!is_plain(out_desc)) {
@@ -289,6 +319,7 @@ Tensor& Plan::input(int node) { return steps_[node]->out; }
 void Plan::forward(Mode mode, uint64_t seed) {
   for (size_t i = 0; i < steps_.size(); ++i) {
     Step& s = *steps_[i];
+    if (s.folded_into >= 0) continue;
     for (size_t j = 0; j < s.convert.size(); ++j)
       if (!s.converted[j].empty())
         s.convert[j].execute(stream_, steps_[s.def->inputs[j]]->out.memory(), s.converted[j].memory());
@@ -335,7 +366,9 @@ const float* Plan::output(int node) {
 std::vector<std::string> Plan::implementations() const {
   std::vector<std::string> out;
   for (const auto& s : steps_)
-    if (s->node)
+    if (s->folded_into >= 0)
+      out.push_back(s->def->name + ": folded into " + steps_[size_t(s->folded_into)]->def->name);
+    else if (s->node)
       for (const auto& impl : s->node->implementations()) out.push_back(s->def->name + ": " + impl);
   return out;
 }

@@ -34,6 +34,7 @@ class Plan {
  private:
   struct Step;
   struct Slot;
+  int affine_reader(int id) const;
   void plan_node(int id);
   void plan_stack(int id);
   void plan_split(int id);

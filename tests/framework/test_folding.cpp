@@ -1,0 +1,100 @@
+// A frozen batch_norm read only by a frozen convolution's output is folded into that
+// convolution (PlanContext::next_affine): same outputs as running it, before and after
+// the parameters change, and frozen weights staged for a primitive follow their values.
+#include <doctest/doctest.h>
+
+#include "exec/plan.hpp"
+#include "graph/model.hpp"
+#include "graph/spec.hpp"
+#include "plugins.hpp"
+
+#include <algorithm>
+#include <random>
+#include <string>
+
+using namespace graphrun;
+
+namespace {
+
+// conv -> batch_norm (relu) -> pool -> flatten -> dense; `norm_trainable: true` keeps
+// the batch_norm from being folded (it then runs in eval mode on its moving statistics).
+std::string graph(int channels, int filters, bool norm_trainable) {
+  const std::string c = std::to_string(channels), f = std::to_string(filters);
+  return R"(name: fold
+inputs:
+  image: {shape: [)" + c + R"(, 10, 10]}
+nodes:
+  conv:  {op: conv2d, filters: )" + f + R"(, kernel_size: 3, trainable: false, input: image}
+  norm:  {op: batch_norm, activation: relu, trainable: )" + (norm_trainable ? "true" : "false") + R"(, input: conv}
+  pool:  {op: max_pool2d, pool_size: 2, input: norm}
+  flat:  {op: flatten, input: pool}
+  probs: {op: dense, units: 3, trainable: false, input: flat}
+output: probs
+)";
+}
+
+// Deterministic values for every parameter; variances stay positive.
+void set_params(Model& m, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> uni(-1, 1);
+  for (Parameter& p : m.params()) {
+    const bool variance = p.name.find("variance") != std::string::npos;
+    for (size_t i = 0; i < p.value.size(); ++i) p.value.data()[i] = variance ? 0.2f + uni(rng) * uni(rng) + 1.f : uni(rng);
+  }
+}
+
+std::vector<float> run(Model& m, Plan& plan, int64_t batch) {
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> uni(-1, 1);
+  Tensor& in = plan.input(m.find("image"));
+  for (size_t i = 0; i < in.size(); ++i) in.data()[i] = uni(rng);
+  plan.forward(Mode::eval, 0);
+  const float* out = plan.output(m.find("probs"));
+  return std::vector<float>(out, out + batch * 3);
+}
+
+bool folded(const Plan& plan) {
+  const auto impls = plan.implementations();
+  return std::find(impls.begin(), impls.end(), "norm: folded into conv") != impls.end();
+}
+
+void check_same(int channels, int filters) {
+  dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  Model fused(parse_graph_spec(graph(channels, filters, false), "fused.yaml"), testing::registry(), eng);
+  Model plain(parse_graph_spec(graph(channels, filters, true), "plain.yaml"), testing::registry(), eng);
+  set_params(fused, 3);
+  set_params(plain, 3);
+  const int64_t batch = 4;
+  Plan fused_plan(fused, batch), plain_plan(plain, batch);
+  CHECK(folded(fused_plan));
+  CHECK_FALSE(folded(plain_plan));
+  auto compare = [&] {
+    const std::vector<float> a = run(fused, fused_plan, batch), b = run(plain, plain_plan, batch);
+    REQUIRE(a.size() == b.size());
+    for (size_t i = 0; i < a.size(); ++i) CHECK(a[i] == doctest::Approx(b[i]).epsilon(1e-4));
+    return a;
+  };
+  const std::vector<float> before = compare();
+  // New values after the plans exist (as a checkpoint load writes them): both follow.
+  set_params(fused, 4);
+  set_params(plain, 4);
+  const std::vector<float> after = compare();
+  CHECK(before != after);
+}
+
+}  // namespace
+
+TEST_CASE("folding: a frozen batch_norm folded into its convolution gives the unfolded outputs") {
+  SUBCASE("direct convolution, one input channel") { check_same(1, 8); }
+  SUBCASE("Winograd convolution at inference, 16 channels each side") { check_same(16, 16); }
+}
+
+TEST_CASE("folding: a trainable convolution keeps its batch_norm") {
+  dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  std::string text = graph(1, 8, false);
+  const std::string frozen = "trainable: false, input: image";
+  text.replace(text.find(frozen), frozen.size(), "trainable: true, input: image");
+  Model m(parse_graph_spec(text, "trainable.yaml"), testing::registry(), eng);
+  Plan plan(m, 2);
+  CHECK_FALSE(folded(plan));
+}
