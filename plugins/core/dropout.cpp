@@ -61,6 +61,8 @@ class Dropout : public Node {
       impls_.push_back(impl_name(pd));
       mul_ = dnnl::binary(pd);
     }
+    // A frozen dropout always evaluates, where it is a copy: the output is the input.
+    ctx.output_aliases_input = !ctx.needs_param_grad || rate_ == 0;
     return data;
   }
 

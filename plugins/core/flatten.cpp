@@ -1,5 +1,6 @@
 // flatten: [d1, d2, ...] per sample -> [d1 * d2 * ...]. On plain layouts the bytes do not
-// change, so both passes are one reorder between two views of the same plain buffer.
+// change: the output is the input seen with other dims (no forward pass), and backward is
+// one reorder between two views of the same plain buffer.
 #include <graphrun/primitives.hpp>
 #include <graphrun/registry.hpp>
 
@@ -22,6 +23,7 @@ class Flatten : public Node {
     log_primitive(ctx.verbose, "flatten: forward/backward", pd);
     impl_ = impl_name(pd);
     copy_ = dnnl::reorder(pd);
+    ctx.output_aliases_input = true;
     return flat_;
   }
 

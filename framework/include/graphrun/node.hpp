@@ -55,6 +55,10 @@ struct PlanContext {
   // executor then skips `next`, whose output becomes this node's output.
   const Node* next_affine = nullptr;
   bool absorbed_next = false;
+  // Set by plan() when the output is input 0's bytes seen with the returned descriptor
+  // (flatten of a plain input, a dropout that never trains): the executor then makes the
+  // output a view of the input and does not call forward. Backward runs as usual.
+  bool output_aliases_input = false;
 };
 
 // Tensors bound to a planned node. Gradients are OVERWRITTEN by backward, never added

@@ -66,6 +66,7 @@ struct Plan::Step {
   Tensor plain;                   // plain copy of out for readers, when out is blocked
   dnnl::reorder to_plain;
   int folded_into = -1;  // a node that applies this one in its own forward (ChannelAffine)
+  bool aliased = false;  // out is a view of input 0 (PlanContext::output_aliases_input)
   std::vector<Tensor> parts;         // stack: each input's slice of out
   std::vector<dnnl::reorder> gather;  // stack: input -> slice, empty where the input is the slice
 };
@@ -226,7 +227,17 @@ void Plan::plan_node(int id) {
     s.convert[j] = dnnl::reorder(produced.memory(), s.converted[j].memory());
   }
   // A folded node never runs: its output is its producer's, already mapped.
-  s.out = s.folded_into >= 0 ? steps_[s.folded_into]->out : Tensor(out_desc, model_.engine());
+  if (s.folded_into >= 0) {
+    s.out = steps_[s.folded_into]->out;
+  } else if (ctx.output_aliases_input) {
+    Tensor& in = s.converted[0].empty() ? steps_[d.inputs[0]]->out : s.converted[0];
+    if (out_desc.get_size() != in.desc().get_size())
+      throw Error(d.where + ": node '" + d.name + "' (" + d.op + "): its plugin aliased an output of another size");
+    s.out = Tensor::view(in, out_desc, 0);
+    s.aliased = true;
+  } else {
+    s.out = Tensor(out_desc, model_.engine());
+  }
   if (s.run_backward) s.out_grad = Tensor(out_desc, model_.engine());
   if (id == model_.loss()) s.out_grad.fill(1.f);
   if (!is_plain(out_desc)) {
@@ -325,7 +336,7 @@ void Plan::forward(Mode mode, uint64_t seed) {
         s.convert[j].execute(stream_, steps_[s.def->inputs[j]]->out.memory(), s.converted[j].memory());
     for (size_t j = 0; j < s.gather.size(); ++j)
       if (s.gather[j]) s.gather[j].execute(stream_, steps_[s.def->inputs[j]]->out.memory(), s.parts[j].memory());
-    if (!s.node) continue;
+    if (!s.node || s.aliased) continue;
     // A frozen node computes as at inference (batch_norm uses its running statistics).
     ExecContext ctx{stream_, s.def->trainable ? mode : Mode::eval, seed ^ ((i + 1) * 0x9E3779B97F4A7C15ull)};
     s.node->forward(ctx);

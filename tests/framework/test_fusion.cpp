@@ -1,6 +1,8 @@
-// A frozen batch_norm read only by a frozen convolution's output is folded into that
-// convolution (PlanContext::next_affine): same outputs as running it, before and after
-// the parameters change, and frozen weights staged for a primitive follow their values.
+// Work the executor leaves out: a frozen batch_norm read only by a frozen convolution's
+// output is folded into that convolution (PlanContext::next_affine), with the outputs of
+// running it, before and after the parameters change; frozen weights staged for a
+// primitive follow their values; a flatten and a frozen dropout are views of their input
+// (PlanContext::output_aliases_input).
 #include <doctest/doctest.h>
 
 #include "exec/plan.hpp"
@@ -97,4 +99,43 @@ TEST_CASE("folding: a trainable convolution keeps its batch_norm") {
   Model m(parse_graph_spec(text, "trainable.yaml"), testing::registry(), eng);
   Plan plan(m, 2);
   CHECK_FALSE(folded(plan));
+}
+
+TEST_CASE("aliasing: flatten and a frozen dropout are views of their input, also in train mode") {
+  dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  const char* text = R"(name: alias
+inputs:
+  image: {shape: [2, 3, 3]}
+nodes:
+  flat: {op: flatten, input: image}
+  drop: {op: dropout, rate: 0.5, trainable: false, input: flat}
+output: drop
+)";
+  Model m(parse_graph_spec(text, "alias.yaml"), testing::registry(), eng);
+  Plan plan(m, 3);
+  Tensor& in = plan.input(m.find("image"));
+  for (size_t i = 0; i < in.size(); ++i) in.data()[i] = float(i) + 0.5f;
+  plan.forward(Mode::train, 7);
+  const float* out = plan.output(m.find("drop"));
+  CHECK(out == in.data());  // no copy
+  for (size_t i = 0; i < in.size(); ++i) CHECK(out[i] == float(i) + 0.5f);
+}
+
+TEST_CASE("aliasing: a trainable dropout still drops units in train mode") {
+  dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  const char* text = R"(name: alias
+inputs:
+  image: {shape: [64]}
+nodes:
+  drop: {op: dropout, rate: 0.5, input: image}
+output: drop
+)";
+  Model m(parse_graph_spec(text, "dropout.yaml"), testing::registry(), eng);
+  Plan plan(m, 4);
+  Tensor& in = plan.input(m.find("image"));
+  in.fill(1.f);
+  plan.forward(Mode::train, 7);
+  const float* out = plan.output(m.find("drop"));
+  CHECK(out != in.data());
+  CHECK(std::count(out, out + in.size(), 0.f) > 0);
 }
