@@ -2,7 +2,7 @@
 // activation) on per-sample [channels, height, width] tensors.
 #include "affine_fold.hpp"
 #include "layout.hpp"
-#include "single_channel_gradient.hpp"
+#include "single_channel.hpp"
 #include "window.hpp"
 
 #include <graphrun/error.hpp>
@@ -115,10 +115,14 @@ class Conv2d : public Node {
       throw Error("conv2d: planned input dims do not match the inferred shape " + to_string(in_));
     const bool need_data = ctx.needs_input_grad.at(0);
     const bool need_weights = ctx.needs_param_grad;
-    // One input channel: the data gradient is computed here (single_channel_gradient.hpp),
-    // so layouts are chosen for the other passes alone.
+    geometry_ = {ctx.batch, filters_, in_[1], in_[2], wh_.out, ww_.out, kernel_[0], kernel_[1],
+                 strides_[0], strides_[1], wh_.pad_l, ww_.pad_l};
+    // One input channel: the data gradient is computed here (single_channel.hpp), and so
+    // are the other passes for a few filters at stride 1, on plain nchw images.
     const bool single_channel = need_data && in_[0] == 1 && layout_ == "auto";
     const bool dnnl_data = need_data && !single_channel;
+    own_ = in_[0] == 1 && filters_ <= kOwnFilters && layout_ == "auto" && algorithm_ != "winograd" &&
+           supports_direct(geometry_);
     weights_fixed_ = !need_weights;
     // A following batch_norm at inference is folded into the kernel and bias (its relu
     // becomes this node's); only after a linear output.
@@ -132,6 +136,12 @@ class Conv2d : public Node {
     }
 
     std::optional<Passes> chosen;
+    if (own_) {
+      chosen = Passes{};
+      chosen->src = tagged(src_dims, tag::nchw);
+      chosen->dst = tagged(dst_dims, tag::nchw);
+      chosen->fused = act() == "relu" && !need_data && !need_weights;  // relu applied at the store
+    }
     std::vector<std::pair<tag, tag>> order = layout_order(in_[0], filters_, dnnl_data);
     if (layout_ == "nchw") order = {{tag::nchw, tag::nchw}};
     if (layout_ == "nhwc") order = {{tag::nhwc, tag::nhwc}};
@@ -139,6 +149,7 @@ class Conv2d : public Node {
     std::vector<bool> algorithms{false};
     if (winograd()) algorithms = algorithm_ == "winograd" ? std::vector<bool>{true} : std::vector<bool>{true, false};
     for (auto [s, d] : order) {
+      if (own_) break;
       for (bool wino : algorithms) {
         std::optional<Passes> p =
             try_layout(tagged(src_dims, s), tagged(dst_dims, d), dnnl_data, need_weights, wino, eng);
@@ -166,9 +177,16 @@ class Conv2d : public Node {
     };
     const memory::desc plain_w = plain_desc({filters_, in_[0], kernel_[0], kernel_[1]});
 
-    fwd_ = conv_fwd(p.fwd);
-    note("forward", p.fwd);
-    stage(w_fwd_, plain_w, p.fwd.weights_desc(), eng, "forward weights reorder", note);
+    w_fwd_ = {};
+    fwd_ = {};
+    if (own_) {
+      log_implementation(ctx.verbose, "conv2d: forward", "graphrun:single_channel");
+      impls_.push_back("graphrun:single_channel");
+    } else {
+      fwd_ = conv_fwd(p.fwd);
+      note("forward", p.fwd);
+      stage(w_fwd_, plain_w, p.fwd.weights_desc(), eng, "forward weights reorder", note);
+    }
     fwd_sources_ = {};
     folded_w_ = next_ ? memory(plain_w, eng) : memory();
     folded_b_ = next_ ? memory(memory::desc({filters_}, memory::data_type::f32, tag::x), eng) : memory();
@@ -206,8 +224,6 @@ class Conv2d : public Node {
     dz_to_plain_ = {};
     dz_plain_ = {};
     if (direct_data_) {
-      geometry_ = {ctx.batch, filters_, in_[1], in_[2], wh_.out, ww_.out, kernel_[0], kernel_[1],
-                   strides_[0], strides_[1], wh_.pad_l, ww_.pad_l};
       const memory::desc plain_dz = tagged(dst_dims, tag::nchw);
       if (p.dst != plain_dz) {
         dz_plain_ = memory(plain_dz, eng);
@@ -221,6 +237,11 @@ class Conv2d : public Node {
 
     bwd_weights_ = {};
     dw_ = {};
+    own_weights_ = own_ && need_weights;
+    if (own_weights_) {
+      log_implementation(ctx.verbose, "conv2d: backward weights", "graphrun:single_channel");
+      impls_.push_back("graphrun:single_channel");
+    }
     if (p.bwd_weights) {
       bwd_weights_ = conv_bwd_weights(p.bwd_weights);
       note("backward weights", p.bwd_weights);
@@ -235,7 +256,7 @@ class Conv2d : public Node {
     b_ = b;
     if (b.input_grads.at(0) && !bwd_data_ && !direct_data_)
       throw Error("conv2d: an input gradient is bound but was not planned");
-    if (!b.param_grads.empty() && b.param_grads[0] && !bwd_weights_)
+    if (!b.param_grads.empty() && b.param_grads[0] && !bwd_weights_ && !own_weights_)
       throw Error("conv2d: parameter gradients are bound but were not planned");
     memory src = in(0).memory(), dst = out().memory();
     memory kernel = param(0).memory();
@@ -265,7 +286,15 @@ class Conv2d : public Node {
 
   void forward(ExecContext& ctx) override {
     stage_forward_weights(ctx.stream);
-    fwd_.execute(ctx.stream, fwd_args_);
+    if (own_) {
+      ctx.stream.wait();  // the input's producer has finished
+      const float* w = next_ ? static_cast<const float*>(folded_w_.get_data_handle()) : param(0).data();
+      const float* bias = next_ ? static_cast<const float*>(folded_b_.get_data_handle())
+                                : use_bias_ ? param(1).data() : nullptr;
+      single_channel_forward(geometry_, in(0).data(), w, bias, act() == "relu" && !act_fwd_, out().data());
+    } else {
+      fwd_.execute(ctx.stream, fwd_args_);
+    }
     if (act_fwd_) act_fwd_.execute(ctx.stream, act_fwd_args_);
   }
 
@@ -285,7 +314,11 @@ class Conv2d : public Node {
         w_bwd_data_.reorder.execute(ctx.stream, param(0).memory(), w_bwd_data_.mem);
       bwd_data_.execute(ctx.stream, bwd_data_args_);
     }
-    if (want_weights) {
+    if (want_weights && own_weights_) {
+      ctx.stream.wait();
+      single_channel_weight_gradient(geometry_, in(0).data(), static_cast<const float*>(dz_for_data_.get_data_handle()),
+                                     param_grad(0)->data(), use_bias_ ? param_grad(1)->data() : nullptr);
+    } else if (want_weights) {
       bwd_weights_.execute(ctx.stream, bwd_weights_args_);
       if (dw_.copy) dw_.reorder.execute(ctx.stream, dw_.mem, param_grad(0)->memory());
     }
@@ -427,6 +460,11 @@ class Conv2d : public Node {
   bool reuse_fwd_weights_ = false;
   memory dz_;  // gradient before the activation
   bool direct_data_ = false;  // the single-channel data gradient, computed here
+  bool own_ = false;          // forward computed here too (single_channel.hpp)
+  bool own_weights_ = false;  // and the weight gradient
+  // Up to this many filters the forward and weight gradient of a one-channel input are
+  // computed here; beyond, oneDNN's blocked kernels fill their vectors with filters.
+  static constexpr int64_t kOwnFilters = 8;
   ConvGeometry geometry_{};
   memory dz_plain_, dz_for_data_;  // dz as nchw for it (a reorder when dz is not)
   dnnl::reorder dz_to_plain_;

@@ -2,6 +2,7 @@
 #include <graphrun/error.hpp>
 #include <graphrun/harness.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 #include "plugins.hpp"
@@ -139,6 +140,8 @@ TEST_CASE("conv2d: gradients match finite differences") {
       {"one input channel, data gradient computed directly (R4 conv1)", {1, 8, 8}, conv_attrs("4", "5", {{"activation", "tanh"}}), tag::nchw, true},
       {"one input channel, same padding, stride 2", {1, 7, 6}, conv_attrs("3", "[3, 2]", {{"strides", "2"}, {"padding", "same"}}), tag::nhwc, true},
       {"one input channel, 16 filters", {1, 6, 6}, conv_attrs("16", "3", {{"activation", "sigmoid"}}), tag::nchw, true},
+      {"one input channel, same padding, two vectors per row", {1, 5, 21}, conv_attrs("3", "3", {{"padding", "same"}, {"activation", "tanh"}}), tag::nchw, true},
+      {"one input channel, 8 + 1 filters, 3x5 kernel, no bias", {1, 6, 9}, conv_attrs("9", "[3, 5]", {{"use_bias", "false"}}), tag::nchw, true},
       {"16 -> 32 3x3: Winograd forward and weight gradient", {16, 6, 6}, conv_attrs("32", "3", {{"activation", "tanh"}}), tag::nChw16c, true},
       {"forced Winograd in every pass", {16, 6, 6}, conv_attrs("16", "3", {{"algorithm", "winograd"}}), tag::nChw16c, true},
       // The fallback layouts, forced: nchw (gemm, plain weights, relu not fused) and blocked.
@@ -214,4 +217,47 @@ TEST_CASE("conv2d: bad attributes and shapes are clear errors") {
   CHECK_THROWS_WITH_AS(make(conv_attrs("2", "3", {{"use_bias", "maybe"}})), doctest::Contains("true or false"), Error);
   CHECK_THROWS_WITH_AS(make(conv_attrs("2", "3"), {64}), doctest::Contains("[channels, height, width]"), Error);
   CHECK_THROWS_WITH_AS(make(conv_attrs("2", "9"), {1, 8, 8}), doctest::Contains("smaller than the kernel [9, 9]"), Error);
+}
+
+TEST_CASE("conv2d: graphrun's one-channel kernels agree with oneDNN's (forced nchw)") {
+  struct Case {
+    std::string name;
+    Shape in;
+    std::string filters, kernel;
+    std::vector<std::pair<std::string, std::string>> extra;
+  };
+  std::vector<Case> cases{
+      {"R4 conv1: 1 -> 4, 5x5, tanh", {1, 28, 28}, "4", "5", {{"activation", "tanh"}}},
+      {"1 -> 6, 3x3 same, relu, 20 wide", {1, 11, 20}, "6", "3", {{"activation", "relu"}, {"padding", "same"}}},
+      {"1 -> 8, 3x4, no bias", {1, 9, 17}, "8", "[3, 4]", {{"use_bias", "false"}}},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.name);
+    NodeHarness::Options o;
+    o.batch = 5;
+    Attributes auto_attrs = conv_attrs(c.filters, c.kernel), forced = conv_attrs(c.filters, c.kernel, {{"layout", "nchw"}});
+    for (const auto& [k, v] : c.extra) {
+      auto_attrs.set(k, value(v));
+      forced.set(k, value(v));
+    }
+    NodeHarness own(testing::registry(), "conv2d", auto_attrs, {c.in}, o);
+    NodeHarness dnnl(testing::registry(), "conv2d", forced, {c.in}, o);
+    const auto impls = own.implementations();
+    CHECK(std::count(impls.begin(), impls.end(), "graphrun:single_channel") == 3);  // every pass
+    dnnl.set_input(0, own.input(0));
+    for (size_t i = 0; i < own.param_specs().size(); ++i) dnnl.set_param(i, own.param(i));
+    own.forward();
+    dnnl.forward();
+    auto close = [](const std::vector<float>& a, const std::vector<float>& b) {
+      REQUIRE(a.size() == b.size());
+      for (size_t i = 0; i < a.size(); ++i) CHECK(a[i] == doctest::Approx(b[i]).epsilon(1e-4).scale(1));
+    };
+    close(own.output(), dnnl.output());
+    std::vector<float> dy = own.output();
+    for (size_t i = 0; i < dy.size(); ++i) dy[i] = std::sin(float(i));
+    own.backward(dy);
+    dnnl.backward(dy);
+    close(own.input_grad(0), dnnl.input_grad(0));
+    for (size_t i = 0; i < own.param_specs().size(); ++i) close(own.param_grad(i), dnnl.param_grad(i));
+  }
 }

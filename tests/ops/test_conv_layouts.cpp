@@ -112,10 +112,15 @@ TEST_CASE("conv2d: few channels run nhwc, a blocked 4-channel input is asked for
   CHECK(p.output == layout(nhwc_out, tag::nhwc));
   CHECK_FALSE(has_ref(p.impls));
 
-  // One input channel: nchw and nhwc are the same bytes, so the plain input needs no reorder.
+  // One input channel and few filters: graphrun's own kernels, on plain images.
   Planned first = plan("conv2d", conv("4", "5", "tanh"), {1, 28, 28}, 16, tag::nchw, false);
   CHECK(first.input == layout({16, 1, 28, 28}, tag::nchw));
-  CHECK(first.output == layout({16, 4, 24, 24}, tag::nhwc));
+  CHECK(first.output == layout({16, 4, 24, 24}, tag::nchw));
+  CHECK(std::count(first.impls.begin(), first.impls.end(), "graphrun:single_channel") == 2);  // fwd, weights
+  // With more filters, oneDNN's blocked kernels: nchw is still taken as it comes.
+  Planned wide = plan("conv2d", conv("16", "3", "relu"), {1, 28, 28}, 16, tag::nchw, false);
+  CHECK(wide.input == layout({16, 1, 28, 28}, tag::nchw));
+  CHECK_FALSE(has_ref(wide.impls));
 }
 
 TEST_CASE("conv2d: many channels keep blocked activations between layers") {

@@ -1,0 +1,273 @@
+#include "single_channel.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+namespace graphrun::conv {
+namespace {
+
+// Outputs o in [lo, hi) whose input index o * stride + k - pad lies inside [0, size).
+void valid_range(int64_t size, int64_t out, int64_t k, int64_t stride, int64_t pad, int64_t& lo, int64_t& hi) {
+  const int64_t first = pad - k;  // o * stride >= first
+  lo = first <= 0 ? 0 : (first + stride - 1) / stride;
+  const int64_t last = size - 1 + pad - k;  // o * stride <= last
+  hi = last < 0 ? 0 : std::min(out, last / stride + 1);
+}
+
+// Stride 1: every 16 neighbouring inputs of a row are summed in one register, gathering
+// from a zero-bordered copy of the output gradient so that no read needs a bounds test.
+// (Summing in memory instead chains each multiply-add on the previous store.) Compiled
+// for AVX-512, AVX2 and baseline; the loader picks what the machine has.
+constexpr int64_t kLanes = 16;
+typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));  // GCC/Clang vectors
+
+// R input rows from iy on, one vector of columns: R accumulators, so that consecutive
+// multiply-adds do not wait for each other, and each weight is broadcast once for R rows.
+template <int R>
+inline __attribute__((always_inline)) void gradient_rows(const ConvGeometry& g, const float* w, float* x,
+                                                         const float* padded, int64_t rows, int64_t cols,
+                                                         int64_t iy, int64_t chunk) {
+  Lanes acc[R] = {};
+  for (int64_t o = 0; o < g.filters; ++o)
+    for (int64_t ky = 0; ky < g.kernel_h; ++ky) {
+      // input row iy reads output row iy + pad_top - ky, stored at row iy + kernel_h - 1 - ky
+      const float* row = padded + (o * rows + iy + g.kernel_h - 1 - ky) * cols + chunk * kLanes + g.kernel_w - 1;
+      for (int64_t kx = 0; kx < g.kernel_w; ++kx) {
+        const float wv = w[(o * g.kernel_h + ky) * g.kernel_w + kx];
+        for (int r = 0; r < R; ++r) {
+          Lanes v;
+          std::memcpy(&v, row + r * cols - kx, sizeof v);
+          acc[r] += wv * v;
+        }
+      }
+    }
+  const int64_t width = std::min(kLanes, g.in_w - chunk * kLanes);
+  for (int r = 0; r < R; ++r) std::memcpy(x + (iy + r) * g.in_w + chunk * kLanes, &acc[r], size_t(width) * sizeof(float));
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void image_gradient_stride1(const ConvGeometry& g, const float* dz, const float* w, float* x, std::vector<float>& padded) {
+  // padded[o][r][c] holds dz[o][r - top][c - left]: rows oy = iy + pad_top - ky for every
+  // iy and ky, columns ox = ix + pad_left - kx for every ix (rounded up to whole lanes) and kx.
+  const int64_t top = g.kernel_h - 1 - g.pad_top, left = g.kernel_w - 1 - g.pad_left;
+  const int64_t chunks = (g.in_w + kLanes - 1) / kLanes;
+  const int64_t rows = g.in_h + g.kernel_h - 1, cols = chunks * kLanes + g.kernel_w - 1;
+  padded.assign(size_t(g.filters * rows * cols), 0.f);
+  for (int64_t o = 0; o < g.filters; ++o)
+    for (int64_t oy = 0; oy < g.out_h; ++oy) {
+      const int64_t r = oy + top;
+      if (r < 0 || r >= rows) continue;
+      const int64_t ox0 = std::max<int64_t>(0, -left), ox1 = std::min(g.out_w, cols - left);
+      if (ox1 > ox0)
+        std::memcpy(padded.data() + (o * rows + r) * cols + ox0 + left, dz + (o * g.out_h + oy) * g.out_w + ox0,
+                    size_t(ox1 - ox0) * sizeof(float));
+    }
+  for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+    int64_t iy = 0;
+    for (; iy + 4 <= g.in_h; iy += 4) gradient_rows<4>(g, w, x, padded.data(), rows, cols, iy, chunk);
+    for (; iy < g.in_h; ++iy) gradient_rows<1>(g, w, x, padded.data(), rows, cols, iy, chunk);
+  }
+}
+
+// Any stride: scatter each output gradient into the inputs it read.
+void image_gradient_strided(const ConvGeometry& g, const float* dz, const float* w, float* x) {
+  std::fill(x, x + g.in_h * g.in_w, 0.f);
+  for (int64_t o = 0; o < g.filters; ++o) {
+    const float* z = dz + o * g.out_h * g.out_w;
+    for (int64_t ky = 0; ky < g.kernel_h; ++ky) {
+      int64_t y0, y1;
+      valid_range(g.in_h, g.out_h, ky, g.stride_h, g.pad_top, y0, y1);
+      for (int64_t kx = 0; kx < g.kernel_w; ++kx) {
+        int64_t x0, x1;
+        valid_range(g.in_w, g.out_w, kx, g.stride_w, g.pad_left, x0, x1);
+        const float wv = w[(o * g.kernel_h + ky) * g.kernel_w + kx];
+        for (int64_t oy = y0; oy < y1; ++oy) {
+          const float* zr = z + oy * g.out_w;
+          float* xr = x + (oy * g.stride_h + ky - g.pad_top) * g.in_w + kx - g.pad_left;
+          for (int64_t ox = x0; ox < x1; ++ox) xr[ox * g.stride_w] += wv * zr[ox];
+        }
+      }
+    }
+  }
+}
+
+// Zero-bordered copy of one image for stride-1 windows: xp[r][c] = x[r - pad_top][c -
+// pad_left], with the rows and columns that whole-vector output rows read. Returns the
+// row length.
+int64_t pad_image(const ConvGeometry& g, const float* x, std::vector<float>& xp) {
+  const int64_t chunks = (g.out_w + kLanes - 1) / kLanes;
+  const int64_t rows = g.out_h + g.kernel_h - 1, cols = chunks * kLanes + g.kernel_w - 1;
+  xp.assign(size_t(rows * cols), 0.f);
+  const int64_t c0 = std::max<int64_t>(0, g.pad_left), c1 = std::min(cols, g.in_w + g.pad_left);
+  for (int64_t r = 0; r < rows && c1 > c0; ++r) {
+    const int64_t iy = r - g.pad_top;
+    if (iy >= 0 && iy < g.in_h)
+      std::memcpy(xp.data() + r * cols + c0, x + iy * g.in_w + (c0 - g.pad_left), size_t(c1 - c0) * sizeof(float));
+  }
+  return cols;
+}
+
+inline void load(Lanes& v, const float* p) { std::memcpy(&v, p, sizeof v); }
+
+inline float sum_lanes(const Lanes& v) {
+  float s = 0;
+  for (int64_t i = 0; i < kLanes; ++i) s += v[i];
+  return s;
+}
+
+// B filters from o on, for one padded image: each input vector is loaded once for all B.
+template <int B>
+inline __attribute__((always_inline)) void forward_filters(const ConvGeometry& g, const float* xp, int64_t cols,
+                                                           const float* w, const float* bias, bool relu, float* z,
+                                                           int64_t o) {
+  const int64_t chunks = (g.out_w + kLanes - 1) / kLanes, area = g.kernel_h * g.kernel_w;
+  const Lanes zero = {};
+  for (int64_t oy = 0; oy < g.out_h; ++oy)
+    for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+      Lanes acc[B];
+      for (int j = 0; j < B; ++j) acc[j] = zero + (bias ? bias[o + j] : 0.f);
+      for (int64_t ky = 0; ky < g.kernel_h; ++ky) {
+        const float* row = xp + (oy + ky) * cols + chunk * kLanes;
+        const float* wk = w + o * area + ky * g.kernel_w;
+        for (int64_t kx = 0; kx < g.kernel_w; ++kx) {
+          Lanes v;
+          load(v, row + kx);
+          for (int j = 0; j < B; ++j) acc[j] += wk[j * area + kx] * v;
+        }
+      }
+      const int64_t width = std::min(kLanes, g.out_w - chunk * kLanes);
+      for (int j = 0; j < B; ++j) {
+        if (relu) acc[j] = acc[j] > zero ? acc[j] : zero;
+        std::memcpy(z + ((o + j) * g.out_h + oy) * g.out_w + chunk * kLanes, &acc[j], size_t(width) * sizeof(float));
+      }
+    }
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void image_forward(const ConvGeometry& g, const float* xp, int64_t cols, const float* w, const float* bias, bool relu,
+                   float* z) {
+  int64_t o = 0;
+  for (; o + 8 <= g.filters; o += 8) forward_filters<8>(g, xp, cols, w, bias, relu, z, o);
+  if (o + 4 <= g.filters) forward_filters<4>(g, xp, cols, w, bias, relu, z, o), o += 4;
+  if (o + 2 <= g.filters) forward_filters<2>(g, xp, cols, w, bias, relu, z, o), o += 2;
+  if (o < g.filters) forward_filters<1>(g, xp, cols, w, bias, relu, z, o);
+}
+
+// Adds filter o's kernel-row ky gradient, columns kx0 .. kx0 + K - 1, for one image:
+// each output-gradient vector is loaded once for the K columns (K independent sums).
+template <int K>
+inline __attribute__((always_inline)) void weight_columns(const ConvGeometry& g, const float* xp, int64_t cols,
+                                                          const float* dzp, int64_t dz_cols, int64_t o, int64_t ky,
+                                                          int64_t kx0, float* dw) {
+  const int64_t chunks = dz_cols / kLanes;
+  Lanes acc[K] = {};
+  for (int64_t oy = 0; oy < g.out_h; ++oy)
+    for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+      Lanes d, v;
+      load(d, dzp + (o * g.out_h + oy) * dz_cols + chunk * kLanes);
+      const float* row = xp + (oy + ky) * cols + chunk * kLanes + kx0;
+      for (int t = 0; t < K; ++t) {
+        load(v, row + t);
+        acc[t] += d * v;
+      }
+    }
+  for (int t = 0; t < K; ++t) dw[(o * g.kernel_h + ky) * g.kernel_w + kx0 + t] += sum_lanes(acc[t]);
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void image_weight_gradient(const ConvGeometry& g, const float* xp, int64_t cols, const float* dzp, int64_t dz_cols,
+                           float* dw, float* db) {
+  for (int64_t o = 0; o < g.filters; ++o) {
+    Lanes sum = {};
+    for (int64_t i = 0; i < g.out_h * dz_cols; i += kLanes) {
+      Lanes d;
+      load(d, dzp + o * g.out_h * dz_cols + i);
+      sum += d;
+    }
+    db[o] += sum_lanes(sum);
+  }
+  for (int64_t o = 0; o < g.filters; ++o)
+    for (int64_t ky = 0; ky < g.kernel_h; ++ky)
+      for (int64_t kx0 = 0; kx0 < g.kernel_w; kx0 += 8) {
+        switch (std::min<int64_t>(8, g.kernel_w - kx0)) {
+          case 8: weight_columns<8>(g, xp, cols, dzp, dz_cols, o, ky, kx0, dw); break;
+          case 7: weight_columns<7>(g, xp, cols, dzp, dz_cols, o, ky, kx0, dw); break;
+          case 6: weight_columns<6>(g, xp, cols, dzp, dz_cols, o, ky, kx0, dw); break;
+          case 5: weight_columns<5>(g, xp, cols, dzp, dz_cols, o, ky, kx0, dw); break;
+          case 4: weight_columns<4>(g, xp, cols, dzp, dz_cols, o, ky, kx0, dw); break;
+          case 3: weight_columns<3>(g, xp, cols, dzp, dz_cols, o, ky, kx0, dw); break;
+          case 2: weight_columns<2>(g, xp, cols, dzp, dz_cols, o, ky, kx0, dw); break;
+          default: weight_columns<1>(g, xp, cols, dzp, dz_cols, o, ky, kx0, dw); break;
+        }
+      }
+}
+
+}  // namespace
+
+void single_channel_data_gradient(const ConvGeometry& g, const float* dz, const float* w, float* dx) {
+  const int64_t in_area = g.in_h * g.in_w, out_size = g.filters * g.out_h * g.out_w;
+  const bool unit_stride = g.stride_h == 1 && g.stride_w == 1;
+#pragma omp parallel
+  {
+    std::vector<float> padded;  // per thread
+#pragma omp for
+    for (int64_t n = 0; n < g.batch; ++n) {
+      if (unit_stride)
+        image_gradient_stride1(g, dz + n * out_size, w, dx + n * in_area, padded);
+      else
+        image_gradient_strided(g, dz + n * out_size, w, dx + n * in_area);
+    }
+  }
+}
+
+bool supports_direct(const ConvGeometry& g) { return g.stride_h == 1 && g.stride_w == 1; }
+
+void single_channel_forward(const ConvGeometry& g, const float* x, const float* w, const float* bias, bool relu,
+                            float* z) {
+  const int64_t in_area = g.in_h * g.in_w, out_size = g.filters * g.out_h * g.out_w;
+#pragma omp parallel
+  {
+    std::vector<float> xp;  // per thread
+#pragma omp for schedule(static)
+    for (int64_t n = 0; n < g.batch; ++n) {
+      const int64_t cols = pad_image(g, x + n * in_area, xp);
+      image_forward(g, xp.data(), cols, w, bias, relu, z + n * out_size);
+    }
+  }
+}
+
+void single_channel_weight_gradient(const ConvGeometry& g, const float* x, const float* dz, float* dw, float* db) {
+  const int64_t in_area = g.in_h * g.in_w, out_area = g.out_h * g.out_w;
+  const int64_t weights = g.filters * g.kernel_h * g.kernel_w;
+  const int64_t dz_cols = (g.out_w + kLanes - 1) / kLanes * kLanes;
+  // Per thread: its images' sums, added up in thread order afterwards (the same result for
+  // a given thread count, whatever the timing).
+  std::vector<std::vector<float>> partial(static_cast<size_t>(omp_get_max_threads()));
+#pragma omp parallel
+  {
+    std::vector<float>& sums = partial[size_t(omp_get_thread_num())];
+    sums.assign(size_t(weights + g.filters), 0.f);
+    std::vector<float> xp, dzp(size_t(g.filters * g.out_h * dz_cols), 0.f);
+#pragma omp for schedule(static)
+    for (int64_t n = 0; n < g.batch; ++n) {
+      const float* image_dz = dz + n * g.filters * out_area;
+      for (int64_t r = 0; r < g.filters * g.out_h; ++r)  // rows padded to whole vectors with zeros
+        std::memcpy(dzp.data() + r * dz_cols, image_dz + r * g.out_w, size_t(g.out_w) * sizeof(float));
+      const int64_t cols = pad_image(g, x + n * in_area, xp);
+      image_weight_gradient(g, xp.data(), cols, dzp.data(), dz_cols, sums.data(), sums.data() + weights);
+    }
+  }
+  std::fill(dw, dw + weights, 0.f);
+  if (db) std::fill(db, db + g.filters, 0.f);
+  for (const auto& sums : partial) {
+    if (sums.empty()) continue;
+    for (int64_t i = 0; i < weights; ++i) dw[i] += sums[size_t(i)];
+    if (db)
+      for (int64_t o = 0; o < g.filters; ++o) db[o] += sums[size_t(weights + o)];
+  }
+}
+
+}  // namespace graphrun::conv

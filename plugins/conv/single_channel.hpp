@@ -1,0 +1,35 @@
+#pragma once
+// Convolutions with ONE input channel and few filters, computed directly.
+//
+// oneDNN 2.6 has no fast kernel for them: its kernels vectorise over channels, padding the
+// one input channel (and 4 filters) to a vector of 16. Its data gradient measured
+// 280-330 us for R4's first layer in every layout (batch 16, 1 -> 4 channels, 5x5 on
+// 28x28; 0.9 M multiply-adds, 3 GFLOP/s), the largest single cost of an R4 step, and its
+// forward and weight gradient ran at 10-25 GFLOP/s. These run along image rows instead,
+// 16 pixels to a vector register. Tensors are row-major: x [batch, 1, in_h, in_w],
+// z/dz [batch, filters, out_h, out_w], w [filters, 1, kernel_h, kernel_w].
+#include <cstdint>
+
+namespace graphrun::conv {
+
+struct ConvGeometry {
+  int64_t batch, filters, in_h, in_w, out_h, out_w, kernel_h, kernel_w;
+  int64_t stride_h, stride_w, pad_top, pad_left;
+};
+
+// dx[n][iy][ix] = sum over o, ky, kx of dz[n][o][oy][ox] * w[o][0][ky][kx], where
+// iy = oy * stride_h + ky - pad_top and ix = ox * stride_w + kx - pad_left.
+// dz is [batch, filters, out_h, out_w] and dx [batch, 1, in_h, in_w], both row-major; w is
+// [filters, 1, kernel_h, kernel_w]. dx is overwritten.
+void single_channel_data_gradient(const ConvGeometry& g, const float* dz, const float* w, float* dx);
+
+// Stride 1 only (supports_direct). z = conv(x, w) + bias (bias may be nullptr), then
+// max(z, 0) when relu is set. z is overwritten.
+bool supports_direct(const ConvGeometry& g);
+void single_channel_forward(const ConvGeometry& g, const float* x, const float* w, const float* bias, bool relu,
+                            float* z);
+// dw (and db unless nullptr) = the gradients of the weights and bias, summed over the
+// batch; both are overwritten.
+void single_channel_weight_gradient(const ConvGeometry& g, const float* x, const float* dz, float* dw, float* db);
+
+}  // namespace graphrun::conv
