@@ -55,7 +55,8 @@ void image_gradient_stride1(const ConvGeometry& g, const float* dz, const float*
   const int64_t top = g.kernel_h - 1 - g.pad_top, left = g.kernel_w - 1 - g.pad_left;
   const int64_t chunks = (g.in_w + kLanes - 1) / kLanes;
   const int64_t rows = g.in_h + g.kernel_h - 1, cols = chunks * kLanes + g.kernel_w - 1;
-  padded.assign(size_t(g.filters * rows * cols), 0.f);
+  // The border stays zero: every image writes the same interior.
+  if (padded.size() != size_t(g.filters * rows * cols)) padded.assign(size_t(g.filters * rows * cols), 0.f);
   for (int64_t o = 0; o < g.filters; ++o)
     for (int64_t oy = 0; oy < g.out_h; ++oy) {
       const int64_t r = oy + top;
@@ -100,7 +101,7 @@ void image_gradient_strided(const ConvGeometry& g, const float* dz, const float*
 int64_t pad_image(const ConvGeometry& g, const float* x, std::vector<float>& xp) {
   const int64_t chunks = (g.out_w + kLanes - 1) / kLanes;
   const int64_t rows = g.out_h + g.kernel_h - 1, cols = chunks * kLanes + g.kernel_w - 1;
-  xp.assign(size_t(rows * cols), 0.f);
+  if (xp.size() != size_t(rows * cols)) xp.assign(size_t(rows * cols), 0.f);  // the border stays zero
   const int64_t c0 = std::max<int64_t>(0, g.pad_left), c1 = std::min(cols, g.in_w + g.pad_left);
   for (int64_t r = 0; r < rows && c1 > c0; ++r) {
     const int64_t iy = r - g.pad_top;
