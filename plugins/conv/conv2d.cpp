@@ -291,7 +291,8 @@ class Conv2d : public Node {
       const float* w = next_ ? static_cast<const float*>(folded_w_.get_data_handle()) : param(0).data();
       const float* bias = next_ ? static_cast<const float*>(folded_b_.get_data_handle())
                                 : use_bias_ ? param(1).data() : nullptr;
-      single_channel_forward(geometry_, in(0).data(), w, bias, act() == "relu" && !act_fwd_, out().data());
+      single_channel_forward(geometry_, in(0).data(), w, bias, act() == "relu" && !act_fwd_, out().data(),
+                             forward_scratch_);
     } else {
       fwd_.execute(ctx.stream, fwd_args_);
     }
@@ -308,7 +309,7 @@ class Conv2d : public Node {
       if (dz_to_plain_) dz_to_plain_.execute(ctx.stream, dz_plain_args_);
       ctx.stream.wait();
       single_channel_data_gradient(geometry_, static_cast<const float*>(dz_for_data_.get_data_handle()),
-                                   param(0).data(), in_grad(0)->data());
+                                   param(0).data(), in_grad(0)->data(), data_scratch_);
     } else if (want_data) {
       if (!reuse_fwd_weights_ && w_bwd_data_.copy)
         w_bwd_data_.reorder.execute(ctx.stream, param(0).memory(), w_bwd_data_.mem);
@@ -317,7 +318,8 @@ class Conv2d : public Node {
     if (want_weights && own_weights_) {
       ctx.stream.wait();
       single_channel_weight_gradient(geometry_, in(0).data(), static_cast<const float*>(dz_for_data_.get_data_handle()),
-                                     param_grad(0)->data(), use_bias_ ? param_grad(1)->data() : nullptr);
+                                     param_grad(0)->data(), use_bias_ ? param_grad(1)->data() : nullptr,
+                                     weight_scratch_);
     } else if (want_weights) {
       bwd_weights_.execute(ctx.stream, bwd_weights_args_);
       if (dw_.copy) dw_.reorder.execute(ctx.stream, dw_.mem, param_grad(0)->memory());
@@ -462,6 +464,7 @@ class Conv2d : public Node {
   bool direct_data_ = false;  // the single-channel data gradient, computed here
   bool own_ = false;          // forward computed here too (single_channel.hpp)
   bool own_weights_ = false;  // and the weight gradient
+  Scratch forward_scratch_, data_scratch_, weight_scratch_;
   // Up to this many filters the forward and weight gradient of a one-channel input are
   // computed here; beyond, oneDNN's blocked kernels fill their vectors with filters.
   static constexpr int64_t kOwnFilters = 8;

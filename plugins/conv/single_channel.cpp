@@ -208,12 +208,13 @@ void image_weight_gradient(const ConvGeometry& g, const float* xp, int64_t cols,
 
 }  // namespace
 
-void single_channel_data_gradient(const ConvGeometry& g, const float* dz, const float* w, float* dx) {
+void single_channel_data_gradient(const ConvGeometry& g, const float* dz, const float* w, float* dx, Scratch& s) {
   const int64_t in_area = g.in_h * g.in_w, out_size = g.filters * g.out_h * g.out_w;
   const bool unit_stride = g.stride_h == 1 && g.stride_w == 1;
+  s.images.resize(std::max(s.images.size(), size_t(omp_get_max_threads())));
 #pragma omp parallel
   {
-    std::vector<float> padded;  // per thread
+    std::vector<float>& padded = s.images[size_t(omp_get_thread_num())];
 #pragma omp for
     for (int64_t n = 0; n < g.batch; ++n) {
       if (unit_stride)
@@ -227,11 +228,12 @@ void single_channel_data_gradient(const ConvGeometry& g, const float* dz, const 
 bool supports_direct(const ConvGeometry& g) { return g.stride_h == 1 && g.stride_w == 1; }
 
 void single_channel_forward(const ConvGeometry& g, const float* x, const float* w, const float* bias, bool relu,
-                            float* z) {
+                            float* z, Scratch& s) {
   const int64_t in_area = g.in_h * g.in_w, out_size = g.filters * g.out_h * g.out_w;
+  s.images.resize(std::max(s.images.size(), size_t(omp_get_max_threads())));
 #pragma omp parallel
   {
-    std::vector<float> xp;  // per thread
+    std::vector<float>& xp = s.images[size_t(omp_get_thread_num())];
 #pragma omp for schedule(static)
     for (int64_t n = 0; n < g.batch; ++n) {
       const int64_t cols = pad_image(g, x + n * in_area, xp);
@@ -240,18 +242,26 @@ void single_channel_forward(const ConvGeometry& g, const float* x, const float* 
   }
 }
 
-void single_channel_weight_gradient(const ConvGeometry& g, const float* x, const float* dz, float* dw, float* db) {
+void single_channel_weight_gradient(const ConvGeometry& g, const float* x, const float* dz, float* dw, float* db,
+                                    Scratch& s) {
   const int64_t in_area = g.in_h * g.in_w, out_area = g.out_h * g.out_w;
   const int64_t weights = g.filters * g.kernel_h * g.kernel_w;
   const int64_t dz_cols = (g.out_w + kLanes - 1) / kLanes * kLanes;
   // Per thread: its images' sums, added up in thread order afterwards (the same result for
   // a given thread count, whatever the timing).
-  std::vector<std::vector<float>> partial(static_cast<size_t>(omp_get_max_threads()));
+  const size_t threads = size_t(omp_get_max_threads());
+  s.images.resize(std::max(s.images.size(), threads));
+  s.gradients.resize(std::max(s.gradients.size(), threads));
+  s.sums.resize(std::max(s.sums.size(), threads));
+  for (auto& sums : s.sums) sums.clear();  // threads that get no image leave theirs empty
 #pragma omp parallel
   {
-    std::vector<float>& sums = partial[size_t(omp_get_thread_num())];
+    const size_t me = size_t(omp_get_thread_num());
+    std::vector<float>& sums = s.sums[me];
     sums.assign(size_t(weights + g.filters), 0.f);
-    std::vector<float> xp, dzp(size_t(g.filters * g.out_h * dz_cols), 0.f);
+    std::vector<float>& xp = s.images[me];
+    std::vector<float>& dzp = s.gradients[me];  // rows padded with zeros to whole vectors
+    if (dzp.size() != size_t(g.filters * g.out_h * dz_cols)) dzp.assign(size_t(g.filters * g.out_h * dz_cols), 0.f);
 #pragma omp for schedule(static)
     for (int64_t n = 0; n < g.batch; ++n) {
       const float* image_dz = dz + n * g.filters * out_area;
@@ -263,7 +273,7 @@ void single_channel_weight_gradient(const ConvGeometry& g, const float* x, const
   }
   std::fill(dw, dw + weights, 0.f);
   if (db) std::fill(db, db + g.filters, 0.f);
-  for (const auto& sums : partial) {
+  for (const auto& sums : s.sums) {
     if (sums.empty()) continue;
     for (int64_t i = 0; i < weights; ++i) dw[i] += sums[size_t(i)];
     if (db)

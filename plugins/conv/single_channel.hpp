@@ -9,8 +9,15 @@
 // 16 pixels to a vector register. Tensors are row-major: x [batch, 1, in_h, in_w],
 // z/dz [batch, filters, out_h, out_w], w [filters, 1, kernel_h, kernel_w].
 #include <cstdint>
+#include <vector>
 
 namespace graphrun::conv {
+
+// Per-thread buffers the kernels keep between calls (zero-bordered image copies, partial
+// sums), so that a step allocates nothing. One per node and pass.
+struct Scratch {
+  std::vector<std::vector<float>> images, gradients, sums;
+};
 
 struct ConvGeometry {
   int64_t batch, filters, in_h, in_w, out_h, out_w, kernel_h, kernel_w;
@@ -21,15 +28,16 @@ struct ConvGeometry {
 // iy = oy * stride_h + ky - pad_top and ix = ox * stride_w + kx - pad_left.
 // dz is [batch, filters, out_h, out_w] and dx [batch, 1, in_h, in_w], both row-major; w is
 // [filters, 1, kernel_h, kernel_w]. dx is overwritten.
-void single_channel_data_gradient(const ConvGeometry& g, const float* dz, const float* w, float* dx);
+void single_channel_data_gradient(const ConvGeometry& g, const float* dz, const float* w, float* dx, Scratch& s);
 
 // Stride 1 only (supports_direct). z = conv(x, w) + bias (bias may be nullptr), then
 // max(z, 0) when relu is set. z is overwritten.
 bool supports_direct(const ConvGeometry& g);
 void single_channel_forward(const ConvGeometry& g, const float* x, const float* w, const float* bias, bool relu,
-                            float* z);
+                            float* z, Scratch& s);
 // dw (and db unless nullptr) = the gradients of the weights and bias, summed over the
 // batch; both are overwritten.
-void single_channel_weight_gradient(const ConvGeometry& g, const float* x, const float* dz, float* dw, float* db);
+void single_channel_weight_gradient(const ConvGeometry& g, const float* x, const float* dz, float* dw, float* db,
+                                    Scratch& s);
 
 }  // namespace graphrun::conv
