@@ -157,25 +157,43 @@ void image_forward(const ConvGeometry& g, const float* xp, int64_t cols, const f
   if (o < g.filters) forward_filters<1>(g, xp, cols, w, bias, relu, z, o);
 }
 
-// Adds filter o's kernel-row ky gradient, columns kx0 .. kx0 + K - 1, for one image:
-// each output-gradient vector is loaded once for the K columns (K independent sums).
-template <int K>
-inline __attribute__((always_inline)) void weight_columns(const ConvGeometry& g, const float* xp, int64_t cols,
-                                                          const float* dzp, int64_t dz_cols, int64_t o, int64_t ky,
-                                                          int64_t kx0, float* dw) {
+// Adds the gradient of filters o .. o + B - 1, kernel row ky, columns kx0 .. kx0 + K - 1,
+// for one image: B * K independent sums; each image vector loaded serves all B filters and
+// each output-gradient vector all K columns.
+template <int B, int K>
+inline __attribute__((always_inline)) void weight_block(const ConvGeometry& g, const float* xp, int64_t cols,
+                                                        const float* dzp, int64_t dz_cols, int64_t o, int64_t ky,
+                                                        int64_t kx0, float* dw) {
   const int64_t chunks = dz_cols / kLanes;
-  Lanes acc[K] = {};
+  Lanes acc[B][K] = {};
   for (int64_t oy = 0; oy < g.out_h; ++oy)
     for (int64_t chunk = 0; chunk < chunks; ++chunk) {
-      Lanes d, v;
-      load(d, dzp + (o * g.out_h + oy) * dz_cols + chunk * kLanes);
+      Lanes v[K];
       const float* row = xp + (oy + ky) * cols + chunk * kLanes + kx0;
-      for (int t = 0; t < K; ++t) {
-        load(v, row + t);
-        acc[t] += d * v;
+      for (int t = 0; t < K; ++t) load(v[t], row + t);
+      for (int j = 0; j < B; ++j) {
+        Lanes d;
+        load(d, dzp + ((o + j) * g.out_h + oy) * dz_cols + chunk * kLanes);
+        for (int t = 0; t < K; ++t) acc[j][t] += d * v[t];
       }
     }
-  for (int t = 0; t < K; ++t) dw[(o * g.kernel_h + ky) * g.kernel_w + kx0 + t] += sum_lanes(acc[t]);
+  for (int j = 0; j < B; ++j)
+    for (int t = 0; t < K; ++t) dw[((o + j) * g.kernel_h + ky) * g.kernel_w + kx0 + t] += sum_lanes(acc[j][t]);
+}
+
+template <int B>
+inline __attribute__((always_inline)) void weight_filters(const ConvGeometry& g, const float* xp, int64_t cols,
+                                                          const float* dzp, int64_t dz_cols, int64_t o, float* dw) {
+  for (int64_t ky = 0; ky < g.kernel_h; ++ky)
+    for (int64_t kx0 = 0; kx0 < g.kernel_w; kx0 += 5) {
+      switch (std::min<int64_t>(5, g.kernel_w - kx0)) {
+        case 5: weight_block<B, 5>(g, xp, cols, dzp, dz_cols, o, ky, kx0, dw); break;
+        case 4: weight_block<B, 4>(g, xp, cols, dzp, dz_cols, o, ky, kx0, dw); break;
+        case 3: weight_block<B, 3>(g, xp, cols, dzp, dz_cols, o, ky, kx0, dw); break;
+        case 2: weight_block<B, 2>(g, xp, cols, dzp, dz_cols, o, ky, kx0, dw); break;
+        default: weight_block<B, 1>(g, xp, cols, dzp, dz_cols, o, ky, kx0, dw); break;
+      }
+    }
 }
 
 __attribute__((target_clones("avx512f", "avx2", "default")))
@@ -190,20 +208,10 @@ void image_weight_gradient(const ConvGeometry& g, const float* xp, int64_t cols,
     }
     db[o] += sum_lanes(sum);
   }
-  for (int64_t o = 0; o < g.filters; ++o)
-    for (int64_t ky = 0; ky < g.kernel_h; ++ky)
-      for (int64_t kx0 = 0; kx0 < g.kernel_w; kx0 += 8) {
-        switch (std::min<int64_t>(8, g.kernel_w - kx0)) {
-          case 8: weight_columns<8>(g, xp, cols, dzp, dz_cols, o, ky, kx0, dw); break;
-          case 7: weight_columns<7>(g, xp, cols, dzp, dz_cols, o, ky, kx0, dw); break;
-          case 6: weight_columns<6>(g, xp, cols, dzp, dz_cols, o, ky, kx0, dw); break;
-          case 5: weight_columns<5>(g, xp, cols, dzp, dz_cols, o, ky, kx0, dw); break;
-          case 4: weight_columns<4>(g, xp, cols, dzp, dz_cols, o, ky, kx0, dw); break;
-          case 3: weight_columns<3>(g, xp, cols, dzp, dz_cols, o, ky, kx0, dw); break;
-          case 2: weight_columns<2>(g, xp, cols, dzp, dz_cols, o, ky, kx0, dw); break;
-          default: weight_columns<1>(g, xp, cols, dzp, dz_cols, o, ky, kx0, dw); break;
-        }
-      }
+  int64_t o = 0;
+  for (; o + 4 <= g.filters; o += 4) weight_filters<4>(g, xp, cols, dzp, dz_cols, o, dw);
+  if (o + 2 <= g.filters) weight_filters<2>(g, xp, cols, dzp, dz_cols, o, dw), o += 2;
+  if (o < g.filters) weight_filters<1>(g, xp, cols, dzp, dz_cols, o, dw);
 }
 
 }  // namespace
