@@ -62,9 +62,12 @@ std::vector<float> run_epoch(BatchLoader& loader, const std::vector<Pair>& pairs
 }  // namespace
 
 TEST_CASE("batches: every pair exactly once per epoch; last batch smaller") {
+  BatchLoader::Filling filling = BatchLoader::Filling::background;
+  SUBCASE("a worker thread fills the batches") {}
+  SUBCASE("next() fills each batch itself") { filling = BatchLoader::Filling::in_next; }
   const ImageSet images = numbered_images(50);
   const std::vector<Pair> pairs = numbered_pairs(images, 103);
-  BatchLoader loader(images, pairs, 10, true, 42);
+  BatchLoader loader(images, pairs, 10, true, 42, filling);
   CHECK(loader.batches_per_epoch() == 11);
   std::vector<std::vector<float>> epochs;
   for (int64_t e = 0; e < 3; ++e) {
@@ -83,9 +86,12 @@ TEST_CASE("batches: every pair exactly once per epoch; last batch smaller") {
 }
 
 TEST_CASE("batches: without shuffle pairs come in order; exact multiple of the batch size") {
+  BatchLoader::Filling filling = BatchLoader::Filling::background;
+  SUBCASE("a worker thread fills the batches") {}
+  SUBCASE("next() fills each batch itself") { filling = BatchLoader::Filling::in_next; }
   const ImageSet images = numbered_images(20);
   const std::vector<Pair> pairs = numbered_pairs(images, 40);
-  BatchLoader loader(images, pairs, 8, false, 1);
+  BatchLoader loader(images, pairs, 8, false, 1, filling);
   CHECK(loader.batches_per_epoch() == 5);
   std::vector<int64_t> sizes;
   const std::vector<float> seen = run_epoch(loader, pairs, images, 4, &sizes);
@@ -94,9 +100,12 @@ TEST_CASE("batches: without shuffle pairs come in order; exact multiple of the b
 }
 
 TEST_CASE("batches: same seed gives the same batches; another seed differs; epochs independent") {
+  BatchLoader::Filling filling = BatchLoader::Filling::background;
+  SUBCASE("a worker thread fills the batches") {}
+  SUBCASE("next() fills each batch itself") { filling = BatchLoader::Filling::in_next; }
   const ImageSet images = numbered_images(30);
   const std::vector<Pair> pairs = numbered_pairs(images, 64);
-  BatchLoader a(images, pairs, 5, true, 9), b(images, pairs, 5, true, 9), c(images, pairs, 5, true, 10);
+  BatchLoader a(images, pairs, 5, true, 9, filling), b(images, pairs, 5, true, 9, filling), c(images, pairs, 5, true, 10, filling);
   const std::vector<float> a0 = run_epoch(a, pairs, images, 0), a1 = run_epoch(a, pairs, images, 1);
   // b runs epoch 1 first: an epoch's order depends only on the seed and its number.
   CHECK(run_epoch(b, pairs, images, 1) == a1);
@@ -105,9 +114,12 @@ TEST_CASE("batches: same seed gives the same batches; another seed differs; epoc
 }
 
 TEST_CASE("batches: buffers are allocated once and recycled") {
+  BatchLoader::Filling filling = BatchLoader::Filling::background;
+  SUBCASE("a worker thread fills the batches") {}
+  SUBCASE("next() fills each batch itself") { filling = BatchLoader::Filling::in_next; }
   const ImageSet images = numbered_images(30);
   const std::vector<Pair> pairs = numbered_pairs(images, 95);
-  BatchLoader loader(images, pairs, 4, true, 3);
+  BatchLoader loader(images, pairs, 4, true, 3, filling);
   std::set<const float*> buffers;
   for (int64_t e = 0; e < 3; ++e) {
     loader.start_epoch(e);
@@ -117,10 +129,13 @@ TEST_CASE("batches: buffers are allocated once and recycled") {
 }
 
 TEST_CASE("batches: restart and destruction mid-epoch") {
+  BatchLoader::Filling filling = BatchLoader::Filling::background;
+  SUBCASE("a worker thread fills the batches") {}
+  SUBCASE("next() fills each batch itself") { filling = BatchLoader::Filling::in_next; }
   const ImageSet images = numbered_images(40);
   const std::vector<Pair> pairs = numbered_pairs(images, 200);
   {
-    BatchLoader loader(images, pairs, 7, true, 5);
+    BatchLoader loader(images, pairs, 7, true, 5, filling);
     loader.start_epoch(0);
     REQUIRE(loader.next() != nullptr);
     REQUIRE(loader.next() != nullptr);
@@ -131,28 +146,42 @@ TEST_CASE("batches: restart and destruction mid-epoch") {
     loader.start_epoch(1);
     REQUIRE(loader.next() != nullptr);
   }  // destroyed holding a batch, worker still filling
-  { BatchLoader idle(images, pairs, 7, true, 5); }  // never started
+  { BatchLoader idle(images, pairs, 7, true, 5, filling); }  // never started
   {
-    BatchLoader started(images, pairs, 7, true, 5);
+    BatchLoader started(images, pairs, 7, true, 5, filling);
     started.start_epoch(0);
   }  // started, nothing taken
   for (int i = 0; i < 20; ++i) {
-    BatchLoader loader(images, pairs, 1, true, uint64_t(i));
+    BatchLoader loader(images, pairs, 1, true, uint64_t(i), filling);
     loader.start_epoch(0);
     for (int k = 0; k < i; ++k) REQUIRE(loader.next() != nullptr);
   }
 }
 
 TEST_CASE("batches: bad use is refused") {
+  BatchLoader::Filling filling = BatchLoader::Filling::background;
+  SUBCASE("a worker thread fills the batches") {}
+  SUBCASE("next() fills each batch itself") { filling = BatchLoader::Filling::in_next; }
   const ImageSet images = numbered_images(10);
   const std::vector<Pair> pairs = numbered_pairs(images, 10);
-  CHECK_THROWS_WITH_AS(BatchLoader(images, pairs, 0, true, 1), "batch size must be at least 1, got 0", Error);
+  CHECK_THROWS_WITH_AS(BatchLoader(images, pairs, 0, true, 1, filling), "batch size must be at least 1, got 0", Error);
   CHECK_THROWS_WITH_AS(BatchLoader(images, {{0, 10, 1.0f}}, 2, true, 1), doctest::Contains("refers past the 10 images"),
                        Error);
-  BatchLoader loader(images, pairs, 3, true, 1);
+  BatchLoader loader(images, pairs, 3, true, 1, filling);
   CHECK_THROWS_WITH_AS(loader.next(), doctest::Contains("before start_epoch"), Error);
   BatchLoader empty(images, {}, 3, true, 1);
   CHECK(empty.batches_per_epoch() == 0);
   empty.start_epoch(0);
   CHECK(empty.next() == nullptr);
+}
+
+TEST_CASE("batches: a worker thread and next() itself deliver the same batches") {
+  const ImageSet images = numbered_images(50);
+  // Batches of 9,000 two-pixel pairs: large enough for next() to split each across threads.
+  const std::vector<Pair> pairs = numbered_pairs(images, 20000);
+  BatchLoader worker(images, pairs, 9000, true, 7, BatchLoader::Filling::background);
+  BatchLoader itself(images, pairs, 9000, true, 7, BatchLoader::Filling::in_next);
+  CHECK(worker.background());
+  CHECK_FALSE(itself.background());
+  for (int64_t e = 0; e < 2; ++e) CHECK(run_epoch(worker, pairs, images, e) == run_epoch(itself, pairs, images, e));
 }

@@ -13,6 +13,7 @@
 #include "data/idx.hpp"
 #include "data/pairs.hpp"
 #include "exec/plan.hpp"
+#include "train/feed.hpp"
 #include "train/optimizer.hpp"
 #include "train/session.hpp"
 #include "train/threads.hpp"
@@ -132,14 +133,7 @@ SessionOptions session_options(const Options& o) {
 }
 
 // Copies a batch into the plan's graph inputs, by each input's feed.
-void feed(Model& m, Plan& p, const data::Batch& b) {
-  for (int id : m.graph_inputs()) {
-    const std::string& f = m.nodes()[id].feed;
-    const std::vector<float>& src = f == "right" ? b.right : f == "label" ? b.label : f == "class" ? b.klass : b.left;
-    const size_t per = (f == "label" || f == "class") ? 1 : src.size() / size_t(std::max<int64_t>(b.size, 1));
-    std::memcpy(p.input(id).data(), src.data(), size_t(b.size) * per * sizeof(float));
-  }
-}
+void feed(Model& m, Plan& p, const data::Batch& b) { feed_batch(m, p, b); }
 
 // Runs `make` with stderr sent to a temporary file; returns what was written there.
 std::string capture_stderr(const std::function<void()>& make) {

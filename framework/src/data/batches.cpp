@@ -8,10 +8,13 @@
 
 #include "data/random.hpp"
 
+#include <omp.h>
+#include <thread>
+
 namespace graphrun::data {
 
 BatchLoader::BatchLoader(const ImageSet& images, std::vector<Pair> pairs, int64_t batch_size, bool shuffle,
-                         uint64_t seed)
+                         uint64_t seed, Filling filling)
     : images_(images), pairs_(std::move(pairs)), batch_size_(batch_size), shuffle_(shuffle), seed_(seed) {
   if (batch_size < 1) throw Error("batch size must be at least 1, got " + std::to_string(batch_size));
   if (static_cast<int64_t>(images.pixels.size()) != images.count * images.image_size() ||
@@ -32,7 +35,10 @@ BatchLoader::BatchLoader(const ImageSet& images, std::vector<Pair> pairs, int64_
     b.label.reserve(static_cast<size_t>(batch_size));
     b.klass.reserve(static_cast<size_t>(batch_size));
   }
-  worker_ = std::thread([this] { work(); });
+  if (filling == Filling::automatic)
+    filling = unsigned(omp_get_max_threads()) < std::thread::hardware_concurrency() ? Filling::background
+                                                                                     : Filling::in_next;
+  if (filling == Filling::background) worker_ = std::thread([this] { work(); });
 }
 
 BatchLoader::~BatchLoader() {
@@ -41,7 +47,7 @@ BatchLoader::~BatchLoader() {
     stop_ = true;
   }
   work_cv_.notify_all();
-  worker_.join();
+  if (worker_.joinable()) worker_.join();
 }
 
 int64_t BatchLoader::batches_per_epoch() const {
@@ -71,6 +77,10 @@ const Batch* BatchLoader::next() {
   released_ = handed_;
   work_cv_.notify_all();
   if (handed_ >= batches_per_epoch()) return nullptr;
+  if (!worker_.joinable()) {
+    fill(buffers_[handed_ % kBuffers], handed_);
+    return &buffers_[handed_++ % kBuffers];
+  }
   ready_cv_.wait(lock, [this] { return filled_ > handed_ || error_; });
   if (error_) std::rethrow_exception(error_);
   return &buffers_[handed_++ % kBuffers];
@@ -112,6 +122,8 @@ void BatchLoader::fill(Batch& batch, int64_t index) const {
   batch.label.resize(static_cast<size_t>(size));
   batch.klass.resize(static_cast<size_t>(size));
   const size_t bytes = static_cast<size_t>(image) * sizeof(float);
+  // On the compute threads when there is no worker (a worker is one thread already).
+#pragma omp parallel for schedule(static) if (!worker_.joinable() && size * image >= (1 << 14))
   for (int64_t k = 0; k < size; ++k) {
     const Pair& p = pairs_[order_[begin + k]];
     std::memcpy(batch.left.data() + k * image, images_.image(p.a), bytes);

@@ -22,11 +22,19 @@ struct Batch {
 
 // Delivers every pair exactly once per epoch, in batches of batch_size (the last may be
 // smaller). Three batch buffers are allocated once and recycled, so the steady state does no
-// heap allocation. Call start_epoch() and next() from one thread; the worker is internal.
-// `images` must outlive the loader.
+// heap allocation. Call start_epoch() and next() from one thread. `images` must outlive the
+// loader.
+//
+// Where the compute threads leave a core free, a worker thread assembles the next batches
+// while a step runs (Filling::background). Where they take every core, that worker waited
+// for a core behind threads spinning between oneDNN calls (15% of an R3 epoch at 2
+// threads on 2 cores), so next() assembles the batch itself, split across the compute
+// threads (Filling::in_next). Filling::automatic picks by that rule when constructed.
 class BatchLoader {
  public:
-  BatchLoader(const ImageSet& images, std::vector<Pair> pairs, int64_t batch_size, bool shuffle, uint64_t seed);
+  enum class Filling { automatic, background, in_next };
+  BatchLoader(const ImageSet& images, std::vector<Pair> pairs, int64_t batch_size, bool shuffle, uint64_t seed,
+              Filling filling = Filling::automatic);
   ~BatchLoader();
   BatchLoader(const BatchLoader&) = delete;
   BatchLoader& operator=(const BatchLoader&) = delete;
@@ -34,6 +42,7 @@ class BatchLoader {
   int64_t batches_per_epoch() const;
   int64_t num_pairs() const { return static_cast<int64_t>(pairs_.size()); }
   int64_t batch_size() const { return batch_size_; }
+  bool background() const { return worker_.joinable(); }
 
   // Abandons any epoch in progress, orders the pairs for this epoch (a shuffle seeded by the
   // seed and the epoch number alone, so epoch e is the same whatever ran before) and starts

@@ -1,6 +1,7 @@
 #include "train/session.hpp"
 
 #include "io/checkpoint.hpp"
+#include "train/feed.hpp"
 #include "train/progress.hpp"
 
 #include <graphrun/error.hpp>
@@ -126,14 +127,7 @@ Session::Split& Session::split(const std::string& name) {
   return *splits_.emplace(name, std::move(split)).first->second;
 }
 
-void Session::feed(Plan& p, const data::Batch& b) {
-  for (int id : model_->graph_inputs()) {
-    const std::string& f = model_->nodes()[id].feed;
-    const std::vector<float>& src = f == "right" ? b.right : f == "label" ? b.label : f == "class" ? b.klass : b.left;
-    const size_t per = (f == "label" || f == "class") ? 1 : src.size() / size_t(std::max<int64_t>(b.size, 1));
-    std::memcpy(p.input(id).data(), src.data(), size_t(b.size) * per * sizeof(float));
-  }
-}
+void Session::feed(Plan& p, const data::Batch& b) { feed_batch(*model_, p, b); }
 
 Metrics Session::new_metrics() const {
   const Shape& out = model_->nodes()[model_->output()].shape;
