@@ -13,6 +13,12 @@
 //
 // `activation: relu` applies a relu to the output in the same oneDNN pass: the result of
 // a separate activation node, with one pass over the data fewer each way.
+//
+// Stacked tower uses (PlanContext::batch_groups) are normalised apart in train mode: one
+// pass per use on its slice of the batch or, for one-channel images, one pass that sees
+// the uses as the channels of a [1, uses, batch, H * W] tensor (the same bytes): oneDNN's
+// one-channel kernel is plain C++ and splits no work over threads, and this was the
+// largest single cost of an R4 step.
 #include <graphrun/error.hpp>
 #include <graphrun/primitives.hpp>
 #include <graphrun/registry.hpp>
@@ -78,6 +84,7 @@ class BatchNorm : public Node {
                   std::to_string(groups_) + " groups");
     // Bessel factor of the moving variance, see the top of this file.
     const int64_t n = ctx.batch / groups_ * (in_.size() == 3 ? in_[1] * in_[2] : 1);
+    groups_as_channels_ = groups_ > 1 && in_.size() == 3 && in_[0] == 1 && producer == plain_desc(full);
     bessel_ = in_.size() == 3 && n > 1 ? double(n) / double(n - 1) : 1.0;
 
     // Channels layouts stay as the producer made them (blocked between convolutions);
@@ -107,6 +114,8 @@ class BatchNorm : public Node {
     if (!first_ok) throw Error("batch_norm: oneDNN offers no batch normalization for input " + to_string(in_));
     if (!found) make_pds(*first_ok, eng);  // nothing better than a reference kernel
     if (in_.size() == 3) io_ = data_;  // the framework's tensors are the primitives' own
+    groups_as_channels_ = groups_as_channels_ && group_.dims()[0] == 1 && group_.dims()[1] == groups_;
+    passes_ = groups_as_channels_ ? 1 : groups_;
 
     impls_.clear();
     auto note = [&](const std::string& pass, const dnnl::primitive_desc_base& pd) {
@@ -129,11 +138,15 @@ class BatchNorm : public Node {
     train_ws_.clear();
     batch_means_.clear();
     batch_vars_.clear();
-    for (int64_t g = 0; g < groups_; ++g) {  // per group: its statistics and relu mask
+    for (int64_t g = 0; g < passes_; ++g) {  // per pass: its statistics and relu mask
       if (relu_) train_ws_.emplace_back(fwd_train_pd_.workspace_desc(), eng);
       batch_means_.emplace_back(fwd_train_pd_.mean_desc(), eng);
       batch_vars_.emplace_back(fwd_train_pd_.variance_desc(), eng);
     }
+    // The channels view takes gamma and beta once per use, refreshed before each pass.
+    const memory::desc per_use({groups_}, memory::data_type::f32, memory::format_tag::x);
+    use_scale_ = groups_as_channels_ && scale_ ? memory(per_use, eng) : memory();
+    use_shift_ = groups_as_channels_ && center_ ? memory(per_use, eng) : memory();
     // diff_src is always computed by oneDNN: a scratch buffer when nobody wants it.
     scratch_diff_src_ = need_params_ && !need_data_ ? memory(data_, eng) : memory();
     engine_ = eng;
@@ -159,11 +172,15 @@ class BatchNorm : public Node {
                            {DNNL_ARG_MEAN, moving_mean_->memory()},
                            {DNNL_ARG_VARIANCE, moving_var_->memory()}});
     if (eval_ws_) fwd_eval_args_[DNNL_ARG_WORKSPACE] = eval_ws_;
-    // Train mode: one pass per group (a use of the tower), on its slice of the batch.
-    fwd_train_args_.assign(size_t(groups_), {});
-    for (int64_t g = 0; g < groups_; ++g) {
+    // Train mode: one pass per group (a use of the tower), on its slice of the batch, or
+    // one pass over the channels view.
+    ArgMap train_common = common;
+    if (use_scale_) train_common[DNNL_ARG_SCALE] = use_scale_;
+    if (use_shift_) train_common[DNNL_ARG_SHIFT] = use_shift_;
+    fwd_train_args_.assign(size_t(passes_), {});
+    for (int64_t g = 0; g < passes_; ++g) {
       ArgMap& a = fwd_train_args_[size_t(g)];
-      a = common;
+      a = train_common;
       a[DNNL_ARG_SRC] = slice(src, g);
       a.insert({{DNNL_ARG_DST, slice(dst, g)}, {DNNL_ARG_MEAN, batch_means_[size_t(g)]},
                 {DNNL_ARG_VARIANCE, batch_vars_[size_t(g)]}});
@@ -192,8 +209,10 @@ class BatchNorm : public Node {
     bwd_eval_args_ = bwd;
     bwd_eval_args_.insert({{DNNL_ARG_MEAN, moving_mean_->memory()}, {DNNL_ARG_VARIANCE, moving_var_->memory()}});
     if (eval_ws_) bwd_eval_args_[DNNL_ARG_WORKSPACE] = eval_ws_;
-    for (int64_t g = 0; g < groups_; ++g) {
+    for (int64_t g = 0; g < passes_; ++g) {
       ArgMap a = bwd;
+      if (use_scale_) a[DNNL_ARG_SCALE] = use_scale_;
+      if (use_shift_) a[DNNL_ARG_SHIFT] = use_shift_;
       a[DNNL_ARG_SRC] = slice(src, g);
       a[DNNL_ARG_DIFF_DST] = slice(diff_dst, g);
       a[DNNL_ARG_DIFF_SRC] = slice(diff_src, g);
@@ -202,7 +221,9 @@ class BatchNorm : public Node {
       if (groups_ > 1) {  // each group's gamma/beta gradient apart, summed after the last
         std::vector<memory> own;
         for (auto& [arg, target] : param_grads_) {
-          own.emplace_back(target.get_desc(), engine_);
+          own.emplace_back(groups_as_channels_ ? memory::desc({groups_}, memory::data_type::f32, memory::format_tag::x)
+                                             : target.get_desc(),
+                         engine_);
           a[arg] = own.back();
         }
         group_param_grads_.push_back(own);
@@ -216,6 +237,7 @@ class BatchNorm : public Node {
       fwd_eval_.execute(ctx.stream, fwd_eval_args_);
       return;
     }
+    spread_to_uses();
     for (const ArgMap& args : fwd_train_args_) fwd_train_.execute(ctx.stream, args);
     ctx.stream.wait();
     // The moving averages take each group's statistics in turn, as Keras applies a shared
@@ -224,8 +246,9 @@ class BatchNorm : public Node {
     float* moving_mean = moving_mean_->data();
     float* moving_var = moving_var_->data();
     for (int64_t g = 0; g < groups_; ++g) {
-      const auto* mean = static_cast<const float*>(batch_means_[size_t(g)].get_data_handle());
-      const auto* var = static_cast<const float*>(batch_vars_[size_t(g)].get_data_handle());
+      const size_t pass = groups_as_channels_ ? 0 : size_t(g), at = groups_as_channels_ ? size_t(g) : 0;
+      const auto* mean = static_cast<const float*>(batch_means_[pass].get_data_handle()) + at;
+      const auto* var = static_cast<const float*>(batch_vars_[pass].get_data_handle()) + at;
       for (int64_t c = 0; c < in_[0]; ++c) {
         moving_mean[c] = m * moving_mean[c] + batch_weight * mean[c];
         moving_var[c] = m * moving_var[c] + var_weight * var[c];
@@ -239,15 +262,17 @@ class BatchNorm : public Node {
       bwd_eval_.execute(ctx.stream, bwd_eval_args_);
       return;
     }
+    spread_to_uses();
     for (const ArgMap& args : bwd_train_args_) bwd_train_.execute(ctx.stream, args);
     if (group_param_grads_.empty()) return;
     ctx.stream.wait();
     for (size_t k = 0; k < param_grads_.size(); ++k) {
       auto* total = static_cast<float*>(param_grads_[k].second.get_data_handle());
       std::fill(total, total + in_[0], 0.f);
-      for (const auto& own : group_param_grads_) {
+      for (const auto& own : group_param_grads_) {  // per pass: C values, or one per use
         const auto* part = static_cast<const float*>(own[k].get_data_handle());
-        for (int64_t c = 0; c < in_[0]; ++c) total[c] += part[c];
+        const size_t count = own[k].get_desc().get_size() / sizeof(float);
+        for (size_t i = 0; i < count; ++i) total[i % size_t(in_[0])] += part[i];
       }
     }
   }
@@ -286,7 +311,11 @@ class BatchNorm : public Node {
     if (relu_) f = f | flags::fuse_norm_relu;
     const float eps = float(epsilon_);
     const bool backward = need_data_ || need_params_;
-    group_ = group_desc(d);
+    const memory::dims dims = d.dims();
+    group_ = groups_as_channels_ && d == plain_desc(Shape(dims.begin(), dims.end()))
+                 ? memory::desc({1, groups_, dims[0] / groups_, in_[1] * in_[2]}, memory::data_type::f32,
+                                memory::format_tag::nchw)
+                 : group_desc(d);
     fwd_train_pd_ = bn_fwd::primitive_desc({dnnl::prop_kind::forward_training, group_, eps, f}, eng);
     // With a fused relu, backward needs the forward's workspace (the relu mask), which only
     // forward_training writes.
@@ -313,7 +342,22 @@ class BatchNorm : public Node {
     return d.submemory_desc(part, memory::dims(part.size(), 0));
   }
 
-  // Group g's slice of a batch tensor seen by the primitives.
+  // The channels view's gamma and beta: the node's one value for every use.
+  void spread_to_uses() {
+    size_t i = 0;
+    if (use_scale_) {
+      auto* s = static_cast<float*>(use_scale_.get_data_handle());
+      std::fill(s, s + groups_, param(i).data()[0]);
+    }
+    if (scale_) ++i;
+    if (use_shift_) {
+      auto* s = static_cast<float*>(use_shift_.get_data_handle());
+      std::fill(s, s + groups_, param(i).data()[0]);
+    }
+  }
+
+  // Group g's slice of a batch tensor seen by the primitives (the whole batch, seen as
+  // channels, for the channels view).
   memory slice(const memory& whole, int64_t g) const {
     if (groups_ == 1) return whole;
     auto* base = static_cast<char*>(whole.get_data_handle());
@@ -345,6 +389,9 @@ class BatchNorm : public Node {
   bn_fwd fwd_train_, fwd_eval_;
   bn_bwd bwd_train_, bwd_eval_;
   int64_t groups_ = 1;  // stacked tower uses, normalised apart in train mode
+  bool groups_as_channels_ = false;  // one channel: one pass with the uses as channels
+  int64_t passes_ = 1;               // train-mode passes: groups_, or 1 with the channels view
+  memory use_scale_, use_shift_;     // the channels view's gamma and beta, one per use
   memory::desc group_;  // one group of data_, what the train-mode primitives see
   std::vector<memory> batch_means_, batch_vars_;  // per group
   std::vector<memory> train_ws_;                  // per group: relu masks of the fused activation

@@ -198,14 +198,31 @@ TEST_CASE("batch_norm: a fused relu gives relu of the unfused output, and masks 
 }
 
 TEST_CASE("batch_norm: stacked tower uses (batch_groups) are normalised apart") {
-  for (tag layout : {tag::nchw, tag::nhwc, tag::nChw16c}) {
+  struct Case {
+    Shape in;
+    tag layout;
+    std::vector<std::pair<std::string, std::string>> attrs;
+  };
+  // One-channel nchw images take the channels view (one pass, the uses as channels).
+  const std::vector<Case> cases{{{3, 2, 2}, tag::nchw, {{"activation", "relu"}}},
+                                {{3, 2, 2}, tag::nhwc, {{"activation", "relu"}}},
+                                {{3, 2, 2}, tag::nChw16c, {{"activation", "relu"}}},
+                                {{1, 3, 4}, tag::nchw, {{"activation", "relu"}}},
+                                {{1, 3, 4}, tag::nchw, {}},
+                                {{1, 3, 4}, tag::nchw, {{"scale", "false"}}}};
+  for (const Case& c : cases) {
+    const tag layout = c.layout;
     CAPTURE(int(layout));
-    const Shape in{3, 2, 2};
+    CAPTURE(to_string(c.in));
+    CAPTURE(c.attrs.size());
+    const Shape in = c.in;
     NodeHarness::Options both = options(8, Mode::train, in, layout);
     both.batch_groups = 2;
-    NodeHarness stacked(testing::registry(), "batch_norm", bn_attrs({{"activation", "relu"}}), {in}, both);
-    NodeHarness first(testing::registry(), "batch_norm", bn_attrs({{"activation", "relu"}}), {in}, options(4, Mode::train, in, layout));
-    NodeHarness second(testing::registry(), "batch_norm", bn_attrs({{"activation", "relu"}}), {in}, options(4, Mode::train, in, layout));
+    Attributes attrs = bn_attrs();
+    for (const auto& [k, v] : c.attrs) attrs.set(k, v);
+    NodeHarness stacked(testing::registry(), "batch_norm", attrs, {in}, both);
+    NodeHarness first(testing::registry(), "batch_norm", attrs, {in}, options(4, Mode::train, in, layout));
+    NodeHarness second(testing::registry(), "batch_norm", attrs, {in}, options(4, Mode::train, in, layout));
     std::vector<float> x = stacked.input(0);
     for (size_t i = 0; i < x.size(); ++i) x[i] += i < x.size() / 2 ? 0.f : 3.f;  // the uses differ in mean
     stacked.set_input(0, x);
@@ -223,8 +240,9 @@ TEST_CASE("batch_norm: stacked tower uses (batch_groups) are normalised apart") 
     std::vector<float> want = first.output(), b = second.output();
     want.insert(want.end(), b.begin(), b.end());
     check_close(stacked.output(), want);
-    check_close(stacked.param(2), second.param(2));  // moving mean after both uses
-    check_close(stacked.param(3), second.param(3));  // moving variance
+    const size_t mean = stacked.param_specs().size() - 2, var = mean + 1;
+    check_close(stacked.param(mean), second.param(mean));  // moving mean after both uses
+    check_close(stacked.param(var), second.param(var));    // moving variance
     auto r = stacked.check_gradients(1e-3, 60);
     INFO("worst: " << r.worst);
     CHECK(r.checked > 0);
