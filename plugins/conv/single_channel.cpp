@@ -24,6 +24,14 @@ void valid_range(int64_t size, int64_t out, int64_t k, int64_t stride, int64_t p
 constexpr int64_t kLanes = 16;
 typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));  // GCC/Clang vectors
 
+inline void load(Lanes& v, const float* p) { std::memcpy(&v, p, sizeof v); }
+
+inline float sum_lanes(const Lanes& v) {
+  float s = 0;
+  for (int64_t i = 0; i < kLanes; ++i) s += v[i];
+  return s;
+}
+
 // R input rows from iy on, one vector of columns: R accumulators, so that consecutive
 // multiply-adds do not wait for each other, and each weight is broadcast once for R rows.
 template <int R>
@@ -39,7 +47,7 @@ inline __attribute__((always_inline)) void gradient_rows(const ConvGeometry& g, 
         const float wv = w[(o * g.kernel_h + ky) * g.kernel_w + kx];
         for (int r = 0; r < R; ++r) {
           Lanes v;
-          std::memcpy(&v, row + r * cols - kx, sizeof v);
+          load(v, row + r * cols - kx);
           acc[r] += wv * v;
         }
       }
@@ -109,14 +117,6 @@ int64_t pad_image(const ConvGeometry& g, const float* x, std::vector<float>& xp)
       std::memcpy(xp.data() + r * cols + c0, x + iy * g.in_w + (c0 - g.pad_left), size_t(c1 - c0) * sizeof(float));
   }
   return cols;
-}
-
-inline void load(Lanes& v, const float* p) { std::memcpy(&v, p, sizeof v); }
-
-inline float sum_lanes(const Lanes& v) {
-  float s = 0;
-  for (int64_t i = 0; i < kLanes; ++i) s += v[i];
-  return s;
 }
 
 // B filters from o on, for one padded image: each input vector is loaded once for all B.

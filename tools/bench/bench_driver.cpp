@@ -132,9 +132,6 @@ SessionOptions session_options(const Options& o) {
   return s;
 }
 
-// Copies a batch into the plan's graph inputs, by each input's feed.
-void feed(Model& m, Plan& p, const data::Batch& b) { feed_batch(m, p, b); }
-
 // Runs `make` with stderr sent to a temporary file; returns what was written there.
 std::string capture_stderr(const std::function<void()>& make) {
   std::fflush(stderr);
@@ -272,7 +269,7 @@ int train(const Options& o, const Registry& registry) {
       b = loader.next();
     }
     Plan& p = *plans.at(b->size);
-    feed(m, p, *b);
+    feed_batch(m, p, *b);
     const uint64_t seed = mix(s.seed() ^ 0x5eed, uint64_t(i));
     p.forward(Mode::train, seed);
     loss_sum += double(p.loss()) * double(b->size);
@@ -313,7 +310,7 @@ int infer(const Options& o, const Registry& registry) {
   loader.start_epoch(0);
   while (const data::Batch* b = loader.next()) {
     Plan& p = *plans.at(b->size);
-    feed(m, p, *b);
+    feed_batch(m, p, *b);
     p.forward(Mode::eval, 0);
     const float* y = p.output(out);
     for (int64_t k = 0; k < b->size * width; ++k) output_sum += y[k];

@@ -127,8 +127,6 @@ Session::Split& Session::split(const std::string& name) {
   return *splits_.emplace(name, std::move(split)).first->second;
 }
 
-void Session::feed(Plan& p, const data::Batch& b) { feed_batch(*model_, p, b); }
-
 Metrics Session::new_metrics() const {
   const Shape& out = model_->nodes()[model_->output()].shape;
   if (volume(out) == 1) return Metrics::binary(model_->spec().data.same_label);
@@ -149,7 +147,7 @@ Metrics Session::evaluate(const std::string& name) {
   s.loader->start_epoch(0);
   while (const data::Batch* b = s.loader->next()) {
     Plan& p = plan(b->size);
-    feed(p, *b);
+    feed_batch(*model_, p, *b);
     p.forward(Mode::eval, 0);
     if (model_->loss() >= 0) m.add_loss(p.loss(), b->size);
     if (label >= 0) m.add_batch(p.output(model_->output()), p.input(label).data(), b->size);
@@ -183,7 +181,7 @@ std::vector<EpochRecord> Session::train() {
       const data::Batch* b = train.loader->next();
       if (!b) break;
       Plan& p = plan(b->size);
-      feed(p, *b);
+      feed_batch(*model_, p, *b);
       const uint64_t step_seed = mix(seed_ ^ 0x5eed, uint64_t(step_));
       p.forward(Mode::train, step_seed);
       const float loss = p.loss();

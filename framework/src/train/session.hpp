@@ -58,7 +58,6 @@ class Session {
   struct Split;
   Split& split(const std::string& name);
   Plan& plan(int64_t batch);
-  void feed(Plan& plan, const data::Batch& batch);
   Metrics new_metrics() const;
   void load_node_weights();
 
