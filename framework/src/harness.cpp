@@ -7,19 +7,11 @@
 namespace graphrun {
 namespace {
 
-std::vector<float> to_plain(const Tensor& t, const dnnl::engine& eng, dnnl::stream& s) {
-  Tensor plain(plain_desc(t.dims()), eng);
-  dnnl::reorder(t.memory(), plain.memory()).execute(s, const_cast<dnnl::memory&>(t.memory()), plain.memory());
-  s.wait();
-  return std::vector<float>(plain.data(), plain.data() + volume(t.dims()));
-}
+std::vector<float> to_plain(const Tensor& t) { return t.plain_values(); }
 
-void from_plain(Tensor& t, const std::vector<float>& v, const dnnl::engine& eng, dnnl::stream& s) {
+void from_plain(Tensor& t, const std::vector<float>& v) {
   if (static_cast<int64_t>(v.size()) != volume(t.dims())) throw Error("harness: wrong number of values");
-  Tensor plain(plain_desc(t.dims()), eng);
-  std::copy(v.begin(), v.end(), plain.data());
-  dnnl::reorder(plain.memory(), t.memory()).execute(s, plain.memory(), t.memory());
-  s.wait();
+  t.set_plain_values(v.data());
 }
 
 }  // namespace
@@ -52,7 +44,12 @@ NodeHarness::NodeHarness(const Registry& registry, const std::string& op, const 
     full.insert(full.end(), input_shapes[i].begin(), input_shapes[i].end());
     ctx.inputs.push_back(i < m.opt.input_layouts.size() ? m.opt.input_layouts[i] : plain_desc(full));
   }
+  for (const ParamSpec& spec : specs_) {  // weights open to the node's layout, as in a first training plan
+    ctx.params.push_back(plain_desc(spec.dims));
+    ctx.param_layout_open.push_back(spec.kind == ParamSpec::Kind::weight);
+  }
   dnnl::memory::desc out_desc = node_->plan(ctx);
+  if (ctx.params.size() != specs_.size()) throw Error("harness: the node changed the number of parameter layouts");
 
   std::mt19937 rng(static_cast<uint32_t>(m.opt.seed));
   std::uniform_real_distribution<float> uni(-1.f, 1.f);
@@ -66,8 +63,8 @@ NodeHarness::NodeHarness(const Registry& registry, const std::string& op, const 
   m.params.resize(specs_.size());
   m.param_grads.resize(specs_.size());
   for (size_t i = 0; i < specs_.size(); ++i) {
-    m.params[i] = Tensor(plain_desc(specs_[i].dims), m.engine);
-    if (specs_[i].kind == ParamSpec::Kind::weight) m.param_grads[i] = Tensor(plain_desc(specs_[i].dims), m.engine);
+    m.params[i] = Tensor(ctx.params[i], m.engine);
+    if (specs_[i].kind == ParamSpec::Kind::weight) m.param_grads[i] = Tensor(ctx.params[i], m.engine);
   }
   m.output = Tensor(out_desc, m.engine);
   m.output_grad = Tensor(out_desc, m.engine);
@@ -76,12 +73,14 @@ NodeHarness::NodeHarness(const Registry& registry, const std::string& op, const 
     b.input_grads.push_back(m.opt.needs_input_grad[i] ? &m.input_grads[i] : nullptr);
     std::vector<float> v(volume(m.inputs[i].dims()));
     for (auto& x : v) x = uni(rng);
-    from_plain(m.inputs[i], v, m.engine, m.stream);
+    from_plain(m.inputs[i], v);
   }
   for (size_t i = 0; i < specs_.size(); ++i) {
     b.params.push_back(&m.params[i]);
     b.param_grads.push_back(m.param_grads[i].empty() ? nullptr : &m.param_grads[i]);
-    for (size_t k = 0; k < m.params[i].size(); ++k) m.params[i].data()[k] = uni(rng);
+    std::vector<float> v(size_t(volume(specs_[i].dims)));
+    for (auto& x : v) x = uni(rng);
+    m.params[i].set_plain_values(v.data());
   }
   b.output = &m.output;
   b.output_grad = &m.output_grad;
@@ -90,13 +89,13 @@ NodeHarness::NodeHarness(const Registry& registry, const std::string& op, const 
 
 NodeHarness::~NodeHarness() { node_.reset(); }
 
-void NodeHarness::set_input(size_t i, const std::vector<float>& v) { from_plain(impl_->inputs[i], v, impl_->engine, impl_->stream); }
-std::vector<float> NodeHarness::input(size_t i) const { return to_plain(impl_->inputs[i], impl_->engine, impl_->stream); }
-void NodeHarness::set_param(size_t i, const std::vector<float>& v) { from_plain(impl_->params[i], v, impl_->engine, impl_->stream); }
-std::vector<float> NodeHarness::param(size_t i) const { return to_plain(impl_->params[i], impl_->engine, impl_->stream); }
-std::vector<float> NodeHarness::output() const { return to_plain(impl_->output, impl_->engine, impl_->stream); }
-std::vector<float> NodeHarness::input_grad(size_t i) const { return to_plain(impl_->input_grads[i], impl_->engine, impl_->stream); }
-std::vector<float> NodeHarness::param_grad(size_t i) const { return to_plain(impl_->param_grads[i], impl_->engine, impl_->stream); }
+void NodeHarness::set_input(size_t i, const std::vector<float>& v) { from_plain(impl_->inputs[i], v); }
+std::vector<float> NodeHarness::input(size_t i) const { return to_plain(impl_->inputs[i]); }
+void NodeHarness::set_param(size_t i, const std::vector<float>& v) { from_plain(impl_->params[i], v); }
+std::vector<float> NodeHarness::param(size_t i) const { return to_plain(impl_->params[i]); }
+std::vector<float> NodeHarness::output() const { return to_plain(impl_->output); }
+std::vector<float> NodeHarness::input_grad(size_t i) const { return to_plain(impl_->input_grads[i]); }
+std::vector<float> NodeHarness::param_grad(size_t i) const { return to_plain(impl_->param_grads[i]); }
 
 void NodeHarness::forward() {
   ExecContext ctx{impl_->stream, impl_->opt.mode, impl_->opt.seed};
@@ -105,7 +104,7 @@ void NodeHarness::forward() {
 }
 
 void NodeHarness::backward(const std::vector<float>& output_grad) {
-  from_plain(impl_->output_grad, output_grad, impl_->engine, impl_->stream);
+  from_plain(impl_->output_grad, output_grad);
   ExecContext ctx{impl_->stream, impl_->opt.mode, impl_->opt.seed};
   node_->backward(ctx);
   impl_->stream.wait();

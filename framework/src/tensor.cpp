@@ -30,6 +30,45 @@ bool is_plain(const dnnl::memory::desc& desc) {
   return desc == plain_desc(Shape(dims.begin(), dims.end()));
 }
 
+namespace {
+
+// Layout changes outside the steps (checkpoints, initialisers, re-laid parameters) run
+// rarely: one engine for them all.
+const dnnl::engine& conversion_engine() {
+  static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+void convert(const dnnl::memory::desc& from, const float* src, const dnnl::memory::desc& to, float* dst) {
+  const dnnl::engine& eng = conversion_engine();
+  dnnl::memory a(from, eng, const_cast<float*>(src)), b(to, eng, dst);
+  dnnl::stream s(eng);
+  dnnl::reorder(a, b).execute(s, a, b);
+  s.wait();
+}
+
+}  // namespace
+
+std::vector<float> to_plain_values(const dnnl::memory::desc& desc, const float* data) {
+  const auto d = desc.dims();
+  const Shape dims(d.begin(), d.end());
+  std::vector<float> out(static_cast<size_t>(volume(dims)));
+  if (is_plain(desc)) std::copy(data, data + out.size(), out.begin());
+  else convert(desc, data, plain_desc(dims), out.data());
+  return out;
+}
+
+void from_plain_values(const dnnl::memory::desc& desc, const float* plain, float* data) {
+  const auto d = desc.dims();
+  const Shape dims(d.begin(), d.end());
+  if (is_plain(desc)) {
+    std::copy(plain, plain + volume(dims), data);
+    return;
+  }
+  std::fill_n(data, desc.get_size() / sizeof(float), 0.f);  // the padding stays zero
+  convert(plain_desc(dims), plain, desc, data);
+}
+
 Tensor::Tensor(const dnnl::memory::desc& desc, const dnnl::engine& engine) : memory_(desc, engine) {
   fill(0.f);
 }

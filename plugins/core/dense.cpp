@@ -6,6 +6,8 @@
 #include <graphrun/error.hpp>
 #include <graphrun/registry.hpp>
 
+#include <omp.h>
+
 namespace graphrun::core {
 namespace {
 
@@ -38,8 +40,7 @@ class Dense : public Node {
 
   memory::desc plan(PlanContext& ctx) override {
     const int64_t n = ctx.batch, in = ctx.input_shapes.at(0).at(0);
-    const memory::desc src = plain_desc({n, in}), weights = plain_desc({units_, in}),
-                       bias = use_bias_ ? plain_desc({units_}) : memory::desc(), dst = plain_desc({n, units_});
+    const memory::desc src = plain_desc({n, in}), bias = use_bias_ ? plain_desc({units_}) : memory::desc(), dst = plain_desc({n, units_});
     ctx.inputs[0] = src;
     engine_ = ctx.engine;
     dst_ = dst;
@@ -54,14 +55,20 @@ class Dense : public Node {
     const bool backward = ctx.needs_param_grad || (!ctx.needs_input_grad.empty() && ctx.needs_input_grad[0]);
     const auto fwd_kind = backward ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
     // Forward lets oneDNN pick the kernel's weight layout (brgemm: 1.2-3x faster than gemm
-    // on plain weights at R1-R4's sizes), copied from the plain kernel before each pass;
-    // backward stays on the plain kernel, where gemm was as fast or faster.
+    // on plain weights at R1-R4's sizes). On several threads a kernel still open to a layout
+    // is kept in that one: no step reorders it (49 us of an R3 step for the 784 x 128 kernel)
+    // and the backward passes run brgemm's blocked kernels (R3's 128 x 128 layers at 2
+    // threads: 48 us each against gemm's 55 on plain weights). On one thread brgemm's
+    // weight gradient was the slower (R3's first layer: 648 us against gemm's 499), so the
+    // kernel stays plain and is copied into the forward's layout before each forward.
     const memory::desc any_weights({units_, in}, memory::data_type::f32, memory::format_tag::any);
     auto fwd_desc = use_bias_ ? dnnl::inner_product_forward::desc(fwd_kind, src, any_weights, bias, dst)
                               : dnnl::inner_product_forward::desc(fwd_kind, src, any_weights, dst);
     dnnl::inner_product_forward::primitive_desc fwd_pd(fwd_desc, attr, ctx.engine);
     add(ctx, "dense: forward", fwd_pd);
     fwd_ = dnnl::inner_product_forward(fwd_pd);
+    if (ctx.param_layout_open.at(0) && omp_get_max_threads() > 1) ctx.params[0] = fwd_pd.weights_desc();
+    const memory::desc weights = ctx.params.at(0);
     fwd_weights_ = {};
     to_fwd_weights_ = {};
     weights_fixed_ = !ctx.needs_param_grad;
@@ -95,7 +102,8 @@ class Dense : public Node {
     }
     bwd_data_ = dnnl::primitive();
     if (!ctx.needs_input_grad.empty() && ctx.needs_input_grad[0]) {
-      dnnl::inner_product_backward_data::desc d(src, weights, dst);
+      // On the forward's copy when there is one: blocked weights run the faster kernels.
+      dnnl::inner_product_backward_data::desc d(src, fwd_pd.weights_desc(), dst);
       dnnl::inner_product_backward_data::primitive_desc pd(d, ctx.engine, fwd_pd);
       add(ctx, "dense: backward data", pd);
       bwd_data_ = dnnl::inner_product_backward_data(pd);
@@ -141,7 +149,7 @@ class Dense : public Node {
     want_data_ = in_grad(0) != nullptr;
     if (want_data_) {
       if (!bwd_data_) throw Error("dense: input gradient bound, but planned without one");
-      bwd_data_args_ = {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_WEIGHTS, param(0).memory()},
+      bwd_data_args_ = {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_WEIGHTS, fwd_weights_ ? fwd_weights_ : param(0).memory()},
                         {DNNL_ARG_DIFF_SRC, in_grad(0)->memory()}};
     }
   }
@@ -175,7 +183,7 @@ class Dense : public Node {
   dnnl::engine engine_;
   memory::desc dst_;
   dnnl::primitive fwd_, softmax_, act_bwd_, bwd_weights_, bwd_data_;
-  memory fwd_weights_;  // the kernel in the forward primitive's layout, when not plain
+  memory fwd_weights_;  // the kernel in the forward primitive's layout, when it is kept in another
   dnnl::reorder to_fwd_weights_;
   bool weights_fixed_ = false;
   SourceValues fwd_sources_;

@@ -169,7 +169,7 @@ inline Quantities graphrun_step(const std::string& graph, int64_t batch, StepFil
   s.save_weights(files.weights);
   Model& m = s.model();
   std::map<std::string, std::vector<float>> initial;
-  for (const Parameter& p : m.params()) initial[p.name].assign(p.value.data(), p.value.data() + volume(p.spec.dims));
+  for (const Parameter& p : m.params()) initial[p.name] = p.value.plain_values();
 
   int left = -1, right = -1, label = -1;
   for (int id : m.graph_inputs()) {
@@ -203,14 +203,14 @@ inline Quantities graphrun_step(const std::string& graph, int64_t batch, StepFil
   plan.backward(0);
   plan.reduce_gradients();
   for (const Parameter& p : m.params())
-    if (p.trainable) q["grad/" + p.name].assign(p.grad.data(), p.grad.data() + volume(p.spec.dims));
+    if (p.trainable) q["grad/" + p.name] = p.grad.plain_values();
   const TrainSpec& t = s.spec().train;
   auto optimizer = make_optimizer(t.optimizer, t.optimizer_args);
   optimizer->step(m.params());
   for (const Parameter& p : m.params()) {
-    const float* v = p.value.data();
     const std::vector<float>& before = initial.at(p.name);
-    q["param/" + p.name].assign(v, v + before.size());
+    q["param/" + p.name] = p.value.plain_values();
+    const float* v = q["param/" + p.name].data();
     // The change on its own: a small update (or moving-average step) hides in 1e-4 of the value.
     std::vector<float>& delta = q["update/" + p.name];
     for (size_t i = 0; i < before.size(); ++i) delta.push_back(v[i] - before[i]);

@@ -59,6 +59,14 @@ struct PlanContext {
   // (flatten of a plain input, a dropout that never trains): the executor then makes the
   // output a view of the input and does not call forward. Backward runs as usual.
   bool output_aliases_input = false;
+  // Layouts of the node's parameters, in the order of params(): the layout each has now.
+  // Where param_layout_open[k] is set (a trainable parameter that no plan has bound yet,
+  // offered to its first user only), the node may replace the entry with the layout its
+  // primitives work in; the executor then re-lays the parameter, its gradient and the
+  // optimizer's state in it once, so that no step reorders them. Checkpoints, initialisers
+  // and the harness still read and write plain values.
+  std::vector<dnnl::memory::desc> params{};
+  std::vector<bool> param_layout_open{};
 };
 
 // Tensors bound to a planned node. Gradients are OVERWRITTEN by backward, never added

@@ -18,6 +18,11 @@ int64_t volume(const Shape& shape);
 dnnl::memory::desc plain_desc(const Shape& dims);
 bool is_plain(const dnnl::memory::desc& desc);
 
+// Values laid out by `desc` (blocked or plain) read in, or written from, row-major order
+// (volume(dims) floats). Padding of blocked layouts is written as zeros.
+std::vector<float> to_plain_values(const dnnl::memory::desc& desc, const float* data);
+void from_plain_values(const dnnl::memory::desc& desc, const float* plain, float* data);
+
 // A tensor is a dnnl::memory: one buffer with an f32 descriptor that may be blocked.
 class Tensor {
  public:
@@ -38,6 +43,9 @@ class Tensor {
   size_t size() const { return memory_.get_desc().get_size() / sizeof(float); }
 
   void fill(float value);
+  // Its values in row-major order of dims(), whatever the layout (and back).
+  std::vector<float> plain_values() const { return to_plain_values(desc(), data()); }
+  void set_plain_values(const float* plain) { from_plain_values(desc(), plain, data()); }
 
  private:
   dnnl::memory memory_;

@@ -204,6 +204,13 @@ void Plan::plan_node(int id) {
   }
   const int reader = affine_reader(id);
   if (reader >= 0) ctx.next_affine = steps_[reader]->node.get();
+  auto& params = model_.params();
+  for (int p : d.params) {
+    Parameter& prm = params[size_t(p)];
+    ctx.params.push_back(prm.value.desc());
+    ctx.param_layout_open.push_back(s.run_backward && d.trainable && prm.trainable && !prm.layout_fixed);
+    prm.layout_fixed = true;  // its first user decides, in the first plan that binds it
+  }
   dnnl::memory::desc out_desc;
   try {
     out_desc = s.node->plan(ctx);
@@ -212,6 +219,15 @@ void Plan::plan_node(int id) {
   }
   if (out_desc.dims().empty())
     throw Error(d.where + ": node '" + d.name + "' (" + d.op + "): its plugin planned no output (an empty memory descriptor)");
+  for (size_t k = 0; k < d.params.size(); ++k) {
+    Parameter& prm = params[size_t(d.params[k])];
+    if (ctx.params.at(k) == prm.value.desc()) continue;
+    if (!ctx.param_layout_open[k])
+      throw Error(d.where + ": node '" + d.name + "' (" + d.op + "): its plugin changed the layout of parameter '" +
+                  prm.name + "', which was not open to change");
+    relayout(prm, ctx.params[k]);
+    log_implementation(verbose_, d.name + " (" + d.op + ")", "parameter " + prm.name + " kept in the layout its primitives use");
+  }
   if (reader >= 0 && ctx.absorbed_next) {
     steps_[reader]->folded_into = id;
     log_implementation(verbose_, model_.nodes()[reader].name + " (" + model_.nodes()[reader].op + ")",
@@ -319,7 +335,10 @@ void Plan::plan_gradients() {
     b.input_grads = s.input_grads;
     b.output = &s.out;
     b.output_grad = s.run_backward ? &s.out_grad : nullptr;
-    for (int p : nodes[i].params) b.params.push_back(&params[p].value);
+    for (int p : nodes[i].params) {
+      b.params.push_back(&params[p].value);
+      params[p].layout_fixed = true;
+    }
     b.param_grads = s.param_grads;
     s.node->bind(b);
   }

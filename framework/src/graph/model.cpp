@@ -350,7 +350,26 @@ void Model::create_params() {
 }
 
 void Model::initialize(uint64_t seed) {
-  for (auto& p : params_) graphrun::initialize(p.value, p.init, p.spec, hash_name(p.name, seed));
+  for (auto& p : params_) {
+    if (is_plain(p.value.desc())) {
+      graphrun::initialize(p.value, p.init, p.spec, hash_name(p.name, seed));
+      continue;
+    }
+    Tensor plain(plain_desc(p.spec.dims), engine_);  // initialisers write row-major values
+    graphrun::initialize(plain, p.init, p.spec, hash_name(p.name, seed));
+    p.value.set_plain_values(plain.data());
+  }
+}
+
+void relayout(Parameter& p, const dnnl::memory::desc& desc) {
+  if (desc == p.value.desc()) return;
+  if (desc.dims() != p.value.desc().dims())
+    throw Error("internal: parameter '" + p.name + "' re-laid with other dimensions");
+  const std::vector<float> values = p.value.plain_values();
+  const dnnl::engine engine = p.value.memory().get_engine();
+  p.value = Tensor(desc, engine);
+  p.value.set_plain_values(values.data());
+  if (!p.grad.empty()) p.grad = Tensor(desc, engine);
 }
 
 }  // namespace graphrun

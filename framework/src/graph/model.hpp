@@ -21,7 +21,13 @@ struct Parameter {
   double l2 = 0;
   std::string init;
   int uses = 0;      // nodes that use it (shared towers: more than one)
+  // Its layout is settled: a plan has bound it or offered it to a node (PlanContext::params).
+  bool layout_fixed = false;
 };
+
+// Lays the value (and gradient) out in `desc`, keeping the values. Only before any plan
+// has bound the parameter: bound primitives keep the old memory.
+void relayout(Parameter& p, const dnnl::memory::desc& desc);
 
 struct NodeDef {
   // stack and split are the executor's own: a batched tower's input is its uses' inputs

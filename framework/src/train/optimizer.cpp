@@ -106,12 +106,27 @@ class RmsProp : public Optimizer {
 
 }  // namespace
 
+// Slots are laid out like their parameter (elementwise rules need nothing else); a
+// parameter re-laid by a plan after its slots exist takes them along.
 void Optimizer::ensure_slots(const std::vector<Parameter>& params) {
-  if (slots_.size() == params.size()) return;
-  slots_.assign(params.size(), {});
-  for (size_t p = 0; p < params.size(); ++p)
-    if (params[p].trainable)
-      slots_[p].assign(slot_names().size(), std::vector<float>(size_t(volume(params[p].spec.dims)), 0.f));
+  if (slots_.size() != params.size()) {
+    slots_.assign(params.size(), {});
+    slot_layouts_.assign(params.size(), {});
+    for (size_t p = 0; p < params.size(); ++p)
+      if (params[p].trainable) {
+        slots_[p].assign(slot_names().size(), std::vector<float>(params[p].value.size(), 0.f));
+        slot_layouts_[p] = params[p].value.desc();
+      }
+  }
+  for (size_t p = 0; p < params.size(); ++p) {
+    if (!params[p].trainable || slot_layouts_[p] == params[p].value.desc()) continue;
+    for (auto& slot : slots_[p]) {
+      const std::vector<float> plain = to_plain_values(slot_layouts_[p], slot.data());
+      slot.assign(params[p].value.size(), 0.f);
+      from_plain_values(params[p].value.desc(), plain.data(), slot.data());
+    }
+    slot_layouts_[p] = params[p].value.desc();
+  }
 }
 
 void Optimizer::step(std::vector<Parameter>& params) {
@@ -122,7 +137,7 @@ void Optimizer::step(std::vector<Parameter>& params) {
     if (!prm.trainable) continue;
     float* w = prm.value.data();
     float* g = prm.grad.data();
-    const size_t n = size_t(volume(prm.spec.dims));
+    const size_t n = prm.value.size();  // padding of a blocked layout included: zero, and stays so
     if (prm.l2 > 0) {
       const float k = float(2 * prm.l2);
       for (size_t i = 0; i < n; ++i) g[i] += k * w[i];
@@ -131,13 +146,27 @@ void Optimizer::step(std::vector<Parameter>& params) {
   }
 }
 
-std::map<std::string, std::vector<float>*> Optimizer::state(const std::vector<Parameter>& params) {
+std::map<std::string, std::vector<float>> Optimizer::state(const std::vector<Parameter>& params) {
   ensure_slots(params);
-  std::map<std::string, std::vector<float>*> out;
+  std::map<std::string, std::vector<float>> out;
   const auto names = slot_names();
   for (size_t p = 0; p < params.size(); ++p)
-    for (size_t s = 0; s < slots_[p].size(); ++s) out[params[p].name + "/" + names[s]] = &slots_[p][s];
+    for (size_t s = 0; s < slots_[p].size(); ++s)
+      out[params[p].name + "/" + names[s]] = to_plain_values(slot_layouts_[p], slots_[p][s].data());
   return out;
+}
+
+bool Optimizer::set_state(const std::vector<Parameter>& params, const std::string& key, const std::vector<float>& plain) {
+  ensure_slots(params);
+  const auto names = slot_names();
+  for (size_t p = 0; p < params.size(); ++p)
+    for (size_t s = 0; s < slots_[p].size(); ++s) {
+      if (params[p].name + "/" + names[s] != key) continue;
+      if (int64_t(plain.size()) != volume(params[p].spec.dims)) return false;
+      from_plain_values(slot_layouts_[p], plain.data(), slots_[p][s].data());
+      return true;
+    }
+  return false;
 }
 
 std::unique_ptr<Optimizer> make_optimizer(const std::string& name, const std::map<std::string, double>& args) {
@@ -174,7 +203,7 @@ double regularization_loss(const std::vector<Parameter>& params) {
     if (p.l2 <= 0) continue;
     const float* w = p.value.data();
     double s = 0;
-    for (int64_t i = 0; i < volume(p.spec.dims); ++i) s += double(w[i]) * w[i];
+    for (size_t i = 0; i < p.value.size(); ++i) s += double(w[i]) * w[i];
     total += p.l2 * s;
   }
   return total;

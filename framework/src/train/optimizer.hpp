@@ -14,8 +14,11 @@ class Optimizer {
   virtual ~Optimizer() = default;
   // Adds L2 gradients, then updates every trainable parameter in place.
   void step(std::vector<Parameter>& params);
-  // Per-parameter state tensors ("m", "v", ...) for checkpoints, keyed "<param>/<slot>".
-  std::map<std::string, std::vector<float>*> state(const std::vector<Parameter>& params);
+  // Per-parameter state tensors ("m", "v", ...) for checkpoints, keyed "<param>/<slot>",
+  // in row-major order whatever the parameter's layout.
+  std::map<std::string, std::vector<float>> state(const std::vector<Parameter>& params);
+  // Sets one of them; false when the key is unknown or the size differs.
+  bool set_state(const std::vector<Parameter>& params, const std::string& key, const std::vector<float>& plain);
   int64_t iterations() const { return iterations_; }
   void set_iterations(int64_t t) { iterations_ = t; }
   double learning_rate() const { return lr_; }
@@ -30,6 +33,7 @@ class Optimizer {
 
  private:
   std::vector<std::vector<std::vector<float>>> slots_;  // [param][slot][element]
+  std::vector<dnnl::memory::desc> slot_layouts_;         // [param]: the layout of its slots
   void ensure_slots(const std::vector<Parameter>& params);
 };
 

@@ -217,11 +217,10 @@ std::vector<EpochRecord> Session::train() {
 void Session::save_weights(const std::string& path) {
   Checkpoint c;
   for (const auto& p : model_->params()) {
-    const float* v = p.value.data();
-    c.tensors[p.name] = StoredTensor{p.spec.dims, std::vector<float>(v, v + volume(p.spec.dims))};
+    c.tensors[p.name] = StoredTensor{p.spec.dims, p.value.plain_values()};
   }
-  for (const auto& [name, values] : optimizer_->state(model_->params()))
-    c.tensors["__optimizer__/" + name] = StoredTensor{{int64_t(values->size())}, *values};
+  for (auto& [name, values] : optimizer_->state(model_->params()))
+    c.tensors["__optimizer__/" + name] = StoredTensor{{int64_t(values.size())}, std::move(values)};
   c.metadata = {{"format", "graphrun-checkpoint-1"}, {"graph", model_->spec().name},
                 {"step", std::to_string(step_)}, {"optimizer_iterations", std::to_string(optimizer_->iterations())},
                 {"seed", std::to_string(seed_)}};
@@ -233,7 +232,7 @@ namespace {
 void copy_into(Tensor& dst, const Shape& dims, const StoredTensor& src, const std::string& what, const std::string& file) {
   if (src.shape != dims)
     throw Error(file + ": tensor '" + what + "' has shape " + to_string(src.shape) + " but the graph needs " + to_string(dims));
-  std::memcpy(dst.data(), src.values.data(), src.values.size() * sizeof(float));
+  dst.set_plain_values(src.values.data());
 }
 
 }  // namespace
@@ -245,9 +244,9 @@ void Session::load_weights(const std::string& path) {
     if (it == c.tensors.end()) throw Error(path + ": the checkpoint has no tensor '" + p.name + "' (" + to_string(p.spec.dims) + ")");
     copy_into(p.value, p.spec.dims, it->second, p.name, path);
   }
-  for (auto& [name, values] : optimizer_->state(model_->params())) {
+  for (const auto& [name, values] : optimizer_->state(model_->params())) {
     auto it = c.tensors.find("__optimizer__/" + name);
-    if (it != c.tensors.end() && it->second.values.size() == values->size()) *values = it->second.values;
+    if (it != c.tensors.end()) optimizer_->set_state(model_->params(), name, it->second.values);
   }
   auto iters = c.metadata.find("optimizer_iterations");
   if (iters != c.metadata.end()) optimizer_->set_iterations(std::stoll(iters->second));
