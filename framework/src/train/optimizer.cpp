@@ -45,6 +45,16 @@ GRAPHRUN_VECTOR_CLONES void rmsprop_rule(float* w, const float* g, float* ms, fl
   }
 }
 
+// Without momentum the update needs no momentum slot: two memory streams fewer in a rule
+// bound by memory (the slot stays zero, which is what a momentum of zero makes of it).
+GRAPHRUN_VECTOR_CLONES void rmsprop_rule_no_momentum(float* w, const float* g, float* ms, size_t n, float lr,
+                                                     float rho, float eps) {
+  for (size_t i = 0; i < n; ++i) {
+    ms[i] = rho * ms[i] + (1 - rho) * g[i] * g[i];
+    w[i] -= lr * g[i] / std::sqrt(ms[i] + eps);
+  }
+}
+
 // Calls rule(begin, count) over [0, n) in chunks, on all threads when n is large.
 template <class Rule>
 void in_chunks(size_t n, Rule rule) {
@@ -97,7 +107,10 @@ class RmsProp : public Optimizer {
     float* ms = s[0].data();
     float* mom = s[1].data();
     const float lr = float(lr_), rho = float(rho_), mu = float(momentum_), eps = float(eps_);
-    in_chunks(n, [&](size_t b, size_t k) { rmsprop_rule(w + b, g + b, ms + b, mom + b, k, lr, rho, mu, eps); });
+    if (mu == 0.f)
+      in_chunks(n, [&](size_t b, size_t k) { rmsprop_rule_no_momentum(w + b, g + b, ms + b, k, lr, rho, eps); });
+    else
+      in_chunks(n, [&](size_t b, size_t k) { rmsprop_rule(w + b, g + b, ms + b, mom + b, k, lr, rho, mu, eps); });
   }
 
  private:
