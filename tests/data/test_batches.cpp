@@ -12,19 +12,23 @@ using namespace graphrun::data;
 
 namespace {
 
-// `count` images of 1x1x2 whose pixels encode their index: (i, i + 0.5); label i % 10.
+// `count` (at most 256) images of 1x1x2 whose pixel bytes encode their index: (i, 255 - i);
+// label i % 10.
 ImageSet numbered_images(int64_t count) {
   ImageSet s;
   s.count = count;
   s.rows = 1;
   s.cols = 2;
   for (int64_t i = 0; i < count; ++i) {
-    s.pixels.push_back(float(i));
-    s.pixels.push_back(float(i) + 0.5f);
+    s.pixels.push_back(uint8_t(i));
+    s.pixels.push_back(uint8_t(255 - i));
     s.labels.push_back(int32_t(i % 10));
   }
   return s;
 }
+
+float first_pixel(uint32_t i) { return float(i) * ImageSet::kByteScale; }
+float second_pixel(uint32_t i) { return float(255 - i) * ImageSet::kByteScale; }
 
 // Pair k joins image k with image (7k + 3) mod count; its label is k, so a batch names its pairs.
 std::vector<Pair> numbered_pairs(const ImageSet& s, int64_t n) {
@@ -47,10 +51,10 @@ std::vector<float> run_epoch(BatchLoader& loader, const std::vector<Pair>& pairs
     REQUIRE(b->klass.size() == size_t(b->size));
     for (int64_t k = 0; k < b->size; ++k) {
       const Pair& p = pairs[size_t(b->label[k])];
-      CHECK(b->left[2 * k] == float(p.a));
-      CHECK(b->left[2 * k + 1] == float(p.a) + 0.5f);
-      CHECK(b->right[2 * k] == float(p.b));
-      CHECK(b->right[2 * k + 1] == float(p.b) + 0.5f);
+      CHECK(b->left[2 * k] == first_pixel(p.a));
+      CHECK(b->left[2 * k + 1] == second_pixel(p.a));
+      CHECK(b->right[2 * k] == first_pixel(p.b));
+      CHECK(b->right[2 * k + 1] == second_pixel(p.b));
       CHECK(b->klass[k] == float(images.labels[p.a]));
       seen.push_back(b->label[k]);
     }

@@ -35,9 +35,15 @@ void check_tiny(const ImageSet& s) {
   CHECK(s.cols == 2);
   CHECK(s.image_size() == 6);
   REQUIRE(s.pixels.size() == kPixels.size());
-  for (size_t i = 0; i < kPixels.size(); ++i) CHECK(s.pixels[i] == doctest::Approx(kPixels[i] / 255.0).epsilon(1e-6));
-  CHECK(s.pixels[7] == 1.0f);
-  CHECK(s.pixels[8] == 0.0f);
+  for (size_t i = 0; i < kPixels.size(); ++i) CHECK(int(s.pixels[i]) == int(kPixels[i]));
+  std::vector<float> values(6);
+  for (int64_t img = 0; img < s.count; ++img) {  // each image as floats in [0, 1]
+    s.copy_image(img, values.data());
+    for (size_t k = 0; k < 6; ++k) CHECK(values[k] == doctest::Approx(kPixels[size_t(img) * 6 + k] / 255.0).epsilon(1e-6));
+  }
+  s.copy_image(1, values.data());
+  CHECK(values[1] == 1.0f);  // pixel 7
+  CHECK(values[2] == 0.0f);  // pixel 8
   CHECK(s.labels == std::vector<int32_t>{3, 0, 2, 1, 3});
   CHECK(s.num_classes() == 4);
   CHECK(s.image(2) == s.pixels.data() + 12);
@@ -82,7 +88,9 @@ TEST_CASE("idx: load_idx_folder finds either spelling, raw or gz") {
   const ImageSet test = load_idx_folder(dir.str(), "test");
   CHECK(test.count == 1);
   CHECK(test.labels == std::vector<int32_t>{7});
-  CHECK(test.pixels[5] == doctest::Approx(0.2));
+  std::vector<float> values(6);
+  test.copy_image(0, values.data());
+  CHECK(values[5] == doctest::Approx(0.2));
 }
 
 TEST_CASE("idx: load_idx_folder errors list what was looked for") {
@@ -194,8 +202,8 @@ TEST_CASE("idx: slice copies a range and checks it") {
   CHECK(mid.rows == 3);
   CHECK(mid.cols == 2);
   CHECK(mid.labels == std::vector<int32_t>{0, 2, 1});
-  CHECK(std::vector<float>(mid.image(0), mid.image(0) + 6) == std::vector<float>(all.image(1), all.image(1) + 6));
-  CHECK(std::vector<float>(mid.image(2), mid.image(2) + 6) == std::vector<float>(all.image(3), all.image(3) + 6));
+  CHECK(std::vector<uint8_t>(mid.image(0), mid.image(0) + 6) == std::vector<uint8_t>(all.image(1), all.image(1) + 6));
+  CHECK(std::vector<uint8_t>(mid.image(2), mid.image(2) + 6) == std::vector<uint8_t>(all.image(3), all.image(3) + 6));
   CHECK(slice(all, 5, 5).count == 0);
   CHECK_THROWS_WITH_AS(slice(all, 2, 6), doctest::Contains("[2, 6) is out of range: the set holds 5 images"), Error);
   CHECK_THROWS_AS(slice(all, 3, 2), Error);
@@ -222,7 +230,7 @@ TEST_CASE("idx: real MNIST, when present") {
     CHECK(s->cols == 28);
     CHECK(s->num_classes() == 10);
     CHECK(*std::min_element(s->labels.begin(), s->labels.end()) == 0);
-    CHECK(*std::max_element(s->pixels.begin(), s->pixels.end()) == 1.0f);
-    CHECK(*std::min_element(s->pixels.begin(), s->pixels.end()) == 0.0f);
+    CHECK(*std::max_element(s->pixels.begin(), s->pixels.end()) == 255);
+    CHECK(*std::min_element(s->pixels.begin(), s->pixels.end()) == 0);
   }
 }

@@ -145,8 +145,8 @@ inline data::Batch make_batch(const Session& s, int64_t batch, int64_t image_siz
     const auto pairs = data::make_pairs(set.labels, ps);
     REQUIRE(int64_t(pairs.size()) >= batch);
     for (int64_t k = 0; k < batch; ++k) {
-      std::copy_n(set.image(pairs[k].a), image_size, b.left.begin() + k * image_size);
-      std::copy_n(set.image(pairs[k].b), image_size, b.right.begin() + k * image_size);
+      set.copy_image(pairs[k].a, b.left.data() + k * image_size);
+      set.copy_image(pairs[k].b, b.right.data() + k * image_size);
       b.label[size_t(k)] = pairs[k].label;
     }
   } else {

@@ -121,13 +121,12 @@ void BatchLoader::fill(Batch& batch, int64_t index) const {
   batch.right.resize(static_cast<size_t>(size * image));
   batch.label.resize(static_cast<size_t>(size));
   batch.klass.resize(static_cast<size_t>(size));
-  const size_t bytes = static_cast<size_t>(image) * sizeof(float);
   // On the compute threads when there is no worker (a worker is one thread already).
 #pragma omp parallel for schedule(static) if (!worker_.joinable() && size * image >= (1 << 14))
   for (int64_t k = 0; k < size; ++k) {
     const Pair& p = pairs_[order_[begin + k]];
-    std::memcpy(batch.left.data() + k * image, images_.image(p.a), bytes);
-    std::memcpy(batch.right.data() + k * image, images_.image(p.b), bytes);
+    images_.copy_image(p.a, batch.left.data() + k * image);
+    images_.copy_image(p.b, batch.right.data() + k * image);
     batch.label[k] = p.label;
     batch.klass[k] = static_cast<float>(images_.labels[p.a]);
   }

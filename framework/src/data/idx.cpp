@@ -153,12 +153,8 @@ void read_images(const std::string& path, ImageSet& set) {
   set.pixels.reserve(static_cast<size_t>(std::min<int64_t>(bytes, int64_t(1) << 26)));
   const std::string promise =
       std::to_string(count) + " images of " + std::to_string(rows) + "x" + std::to_string(cols);
-  read_payload(in, bytes, promise, path, [&](const unsigned char* p, size_t n) {
-    const size_t base = set.pixels.size();
-    set.pixels.resize(base + n);
-    float* dst = set.pixels.data() + base;
-    for (size_t i = 0; i < n; ++i) dst[i] = static_cast<float>(p[i]) * (1.0f / 255.0f);
-  });
+  read_payload(in, bytes, promise, path,
+               [&](const unsigned char* p, size_t n) { set.pixels.insert(set.pixels.end(), p, p + n); });
 }
 
 void read_labels(const std::string& path, ImageSet& set) {
@@ -182,6 +178,17 @@ int32_t ImageSet::num_classes() const {
   for (int32_t l : labels) top = std::max(top, l);
   return top + 1;
 }
+
+namespace {
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void bytes_to_unit(const uint8_t* src, size_t n,
+                                                                                float* dst) {
+  for (size_t i = 0; i < n; ++i) dst[i] = static_cast<float>(src[i]) * ImageSet::kByteScale;
+}
+
+}  // namespace
+
+void ImageSet::copy_image(int64_t i, float* dst) const { bytes_to_unit(image(i), size_t(image_size()), dst); }
 
 ImageSet read_idx(const std::string& images_path, const std::string& labels_path) {
   ImageSet set;

@@ -7,18 +7,23 @@
 
 namespace graphrun::data {
 
-// A labelled set of same-sized images, pixels scaled to [0, 1], stored image after image
+// A labelled set of same-sized images, pixels in [0, 1], stored image after image
 // (channels, rows, cols within each image).
 struct ImageSet {
   int64_t count = 0, channels = 1, rows = 0, cols = 0;
-  std::vector<float> pixels;
+  // The bytes of the file, image after image: 4x less memory, and 4x less to read when a
+  // batch gathers its images, than the floats they stand for.
+  std::vector<uint8_t> pixels;
   std::vector<int32_t> labels;
+  static constexpr float kByteScale = 1.0f / 255.0f;  // a pixel's value is byte * kByteScale
 
   // One more than the largest label (0 for an empty set).
   int32_t num_classes() const;
   int64_t image_size() const { return channels * rows * cols; }
   // Start of image i (not range checked: used once per image per batch).
-  const float* image(int64_t i) const { return pixels.data() + i * image_size(); }
+  const uint8_t* image(int64_t i) const { return pixels.data() + i * image_size(); }
+  // Image i as image_size() values in [0, 1].
+  void copy_image(int64_t i, float* dst) const;
 };
 
 // Reads an IDX images file (magic 0x00000803) and its labels file (magic 0x00000801).
