@@ -113,6 +113,7 @@ void BatchLoader::work() {
 // Copies the images and labels of batch `index` of the epoch into `batch`. Resizing within
 // the reserved capacity never reallocates.
 void BatchLoader::fill(Batch& batch, int64_t index) const {
+  constexpr int64_t kAhead = 4;  // pairs: how far ahead images are prefetched
   const int64_t begin = index * batch_size_;
   const int64_t size = std::min<int64_t>(batch_size_, static_cast<int64_t>(pairs_.size()) - begin);
   const int64_t image = images_.image_size();
@@ -124,6 +125,11 @@ void BatchLoader::fill(Batch& batch, int64_t index) const {
   // On the compute threads when there is no worker (a worker is one thread already).
 #pragma omp parallel for schedule(static) if (!worker_.joinable() && size * image >= (1 << 14))
   for (int64_t k = 0; k < size; ++k) {
+    if (k + kAhead < size) {
+      const Pair& ahead = pairs_[order_[begin + k + kAhead]];
+      images_.prefetch(ahead.a);
+      images_.prefetch(ahead.b);
+    }
     const Pair& p = pairs_[order_[begin + k]];
     images_.copy_image(p.a, batch.left.data() + k * image);
     images_.copy_image(p.b, batch.right.data() + k * image);
