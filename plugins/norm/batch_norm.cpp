@@ -15,10 +15,12 @@
 // a separate activation node, with one pass over the data fewer each way.
 //
 // Stacked tower uses (PlanContext::batch_groups) are normalised apart in train mode: one
-// pass per use on its slice of the batch or, for one-channel images, one pass that sees
-// the uses as the channels of a [1, uses, batch, H * W] tensor (the same bytes): oneDNN's
-// one-channel kernel is plain C++ and splits no work over threads, and this was the
-// largest single cost of an R4 step.
+// pass per use on its slice of the batch or, for one-channel images, graphrun's own loops
+// over each use's contiguous values, the uses split over threads (one_channel.hpp):
+// oneDNN's one-channel kernel is plain C++ and splits no work over threads, and this was
+// the largest single cost of an R4 step.
+#include "one_channel.hpp"
+
 #include <graphrun/error.hpp>
 #include <graphrun/primitives.hpp>
 #include <graphrun/registry.hpp>
@@ -122,15 +124,23 @@ class BatchNorm : public Node {
       log_primitive(ctx.verbose, "batch_norm: " + pass, pd);
       impls_.push_back(impl_name(pd));
     };
+    auto note_own = [&](const std::string& pass) {
+      log_implementation(ctx.verbose, "batch_norm: " + pass, "graphrun:one_channel");
+      impls_.push_back("graphrun:one_channel");
+    };
+    // The channels view's train-mode primitives are planned (their statistics' layout is
+    // the one kept) but graphrun's loops run in their place.
     fwd_train_ = bn_fwd(fwd_train_pd_);
-    note("forward train", fwd_train_pd_);
+    if (groups_as_channels_) note_own("forward train");
+    else note("forward train", fwd_train_pd_);
     fwd_eval_ = bn_fwd(fwd_eval_pd_);
     note("forward eval", fwd_eval_pd_);
     bwd_train_ = {};
     bwd_eval_ = {};
     if (bwd_train_pd_) {
       bwd_train_ = bn_bwd(bwd_train_pd_);
-      note("backward train", bwd_train_pd_);
+      if (groups_as_channels_) note_own("backward train");
+      else note("backward train", bwd_train_pd_);
       bwd_eval_ = bn_bwd(bwd_eval_pd_);
       note("backward eval", bwd_eval_pd_);
     }
@@ -143,11 +153,7 @@ class BatchNorm : public Node {
       batch_means_.emplace_back(fwd_train_pd_.mean_desc(), eng);
       batch_vars_.emplace_back(fwd_train_pd_.variance_desc(), eng);
     }
-    // The channels view takes gamma and beta once per use, refreshed before each pass.
-    const memory::desc per_use({groups_}, memory::data_type::f32, memory::format_tag::x);
-    use_scale_ = groups_as_channels_ && scale_ ? memory(per_use, eng) : memory();
-    use_shift_ = groups_as_channels_ && center_ ? memory(per_use, eng) : memory();
-    // diff_src is always computed by oneDNN: a scratch buffer when nobody wants it.
+    // diff_src is always computed: a scratch buffer when nobody wants it.
     scratch_diff_src_ = need_params_ && !need_data_ ? memory(data_, eng) : memory();
     engine_ = eng;
     ctx.inputs[0] = io_;
@@ -172,15 +178,13 @@ class BatchNorm : public Node {
                            {DNNL_ARG_MEAN, moving_mean_->memory()},
                            {DNNL_ARG_VARIANCE, moving_var_->memory()}});
     if (eval_ws_) fwd_eval_args_[DNNL_ARG_WORKSPACE] = eval_ws_;
-    // Train mode: one pass per group (a use of the tower), on its slice of the batch, or
-    // one pass over the channels view.
-    ArgMap train_common = common;
-    if (use_scale_) train_common[DNNL_ARG_SCALE] = use_scale_;
-    if (use_shift_) train_common[DNNL_ARG_SHIFT] = use_shift_;
-    fwd_train_args_.assign(size_t(passes_), {});
-    for (int64_t g = 0; g < passes_; ++g) {
+    // Train mode: one pass per group (a use of the tower), on its slice of the batch (none
+    // for one-channel images: graphrun's loops run instead).
+    const int64_t train_passes = groups_as_channels_ ? 0 : passes_;
+    fwd_train_args_.assign(size_t(train_passes), {});
+    for (int64_t g = 0; g < train_passes; ++g) {
       ArgMap& a = fwd_train_args_[size_t(g)];
-      a = train_common;
+      a = common;
       a[DNNL_ARG_SRC] = slice(src, g);
       a.insert({{DNNL_ARG_DST, slice(dst, g)}, {DNNL_ARG_MEAN, batch_means_[size_t(g)]},
                 {DNNL_ARG_VARIANCE, batch_vars_[size_t(g)]}});
@@ -209,10 +213,8 @@ class BatchNorm : public Node {
     bwd_eval_args_ = bwd;
     bwd_eval_args_.insert({{DNNL_ARG_MEAN, moving_mean_->memory()}, {DNNL_ARG_VARIANCE, moving_var_->memory()}});
     if (eval_ws_) bwd_eval_args_[DNNL_ARG_WORKSPACE] = eval_ws_;
-    for (int64_t g = 0; g < passes_; ++g) {
+    for (int64_t g = 0; g < train_passes; ++g) {
       ArgMap a = bwd;
-      if (use_scale_) a[DNNL_ARG_SCALE] = use_scale_;
-      if (use_shift_) a[DNNL_ARG_SHIFT] = use_shift_;
       a[DNNL_ARG_SRC] = slice(src, g);
       a[DNNL_ARG_DIFF_DST] = slice(diff_dst, g);
       a[DNNL_ARG_DIFF_SRC] = slice(diff_src, g);
@@ -221,9 +223,7 @@ class BatchNorm : public Node {
       if (groups_ > 1) {  // each group's gamma/beta gradient apart, summed after the last
         std::vector<memory> own;
         for (auto& [arg, target] : param_grads_) {
-          own.emplace_back(groups_as_channels_ ? memory::desc({groups_}, memory::data_type::f32, memory::format_tag::x)
-                                             : target.get_desc(),
-                         engine_);
+          own.emplace_back(target.get_desc(), engine_);
           a[arg] = own.back();
         }
         group_param_grads_.push_back(own);
@@ -237,9 +237,13 @@ class BatchNorm : public Node {
       fwd_eval_.execute(ctx.stream, fwd_eval_args_);
       return;
     }
-    spread_to_uses();
-    for (const ArgMap& args : fwd_train_args_) fwd_train_.execute(ctx.stream, args);
-    ctx.stream.wait();
+    if (groups_as_channels_) {
+      ctx.stream.wait();  // the input's producer has finished
+      forward_one_channel();
+    } else {
+      for (const ArgMap& args : fwd_train_args_) fwd_train_.execute(ctx.stream, args);
+      ctx.stream.wait();
+    }
     // The moving averages take each group's statistics in turn, as Keras applies a shared
     // layer to its first use and then to the next.
     const float m = float(momentum_), batch_weight = float(1 - momentum_), var_weight = float((1 - momentum_) * bessel_);
@@ -262,17 +266,20 @@ class BatchNorm : public Node {
       bwd_eval_.execute(ctx.stream, bwd_eval_args_);
       return;
     }
-    spread_to_uses();
+    if (groups_as_channels_) {
+      ctx.stream.wait();
+      backward_one_channel();
+      return;
+    }
     for (const ArgMap& args : bwd_train_args_) bwd_train_.execute(ctx.stream, args);
     if (group_param_grads_.empty()) return;
     ctx.stream.wait();
     for (size_t k = 0; k < param_grads_.size(); ++k) {
       auto* total = static_cast<float*>(param_grads_[k].second.get_data_handle());
       std::fill(total, total + in_[0], 0.f);
-      for (const auto& own : group_param_grads_) {  // per pass: C values, or one per use
+      for (const auto& own : group_param_grads_) {  // per pass: C values
         const auto* part = static_cast<const float*>(own[k].get_data_handle());
-        const size_t count = own[k].get_desc().get_size() / sizeof(float);
-        for (size_t i = 0; i < count; ++i) total[i % size_t(in_[0])] += part[i];
+        for (int64_t i = 0; i < in_[0]; ++i) total[i] += part[i];
       }
     }
   }
@@ -342,17 +349,37 @@ class BatchNorm : public Node {
     return d.submemory_desc(part, memory::dims(part.size(), 0));
   }
 
-  // The channels view's gamma and beta: the node's one value for every use.
-  void spread_to_uses() {
-    size_t i = 0;
-    if (use_scale_) {
-      auto* s = static_cast<float*>(use_scale_.get_data_handle());
-      std::fill(s, s + groups_, param(i).data()[0]);
-    }
-    if (scale_) ++i;
-    if (use_shift_) {
-      auto* s = static_cast<float*>(use_shift_.get_data_handle());
-      std::fill(s, s + groups_, param(i).data()[0]);
+  float gamma() const { return scale_ ? param(0).data()[0] : 1.f; }
+  float beta() const { return center_ ? param(scale_ ? 1 : 0).data()[0] : 0.f; }
+
+  // One-channel images, train mode: each use's values are contiguous (use-major batch).
+  void forward_one_channel() {
+    const int64_t n = in(0).desc().get_size() / int64_t(sizeof(float)) / groups_;
+    auto* means = static_cast<float*>(batch_means_[0].get_data_handle());
+    auto* vars = static_cast<float*>(batch_vars_[0].get_data_handle());
+    const float g = gamma(), b = beta(), eps = float(epsilon_);
+    const float* x = in(0).data();
+    float* y = out().data();
+#pragma omp parallel for schedule(static)
+    for (int64_t u = 0; u < groups_; ++u)
+      one_channel_forward(x + u * n, n, g, b, eps, relu_, y + u * n, means + u, vars + u);
+  }
+
+  void backward_one_channel() {
+    const int64_t n = in(0).desc().get_size() / int64_t(sizeof(float)) / groups_;
+    const auto* means = static_cast<const float*>(batch_means_[0].get_data_handle());
+    const auto* vars = static_cast<const float*>(batch_vars_[0].get_data_handle());
+    const float g = gamma(), eps = float(epsilon_);
+    float* dx = in_grad(0) ? in_grad(0)->data() : static_cast<float*>(scratch_diff_src_.get_data_handle());
+    use_grads_.resize(size_t(2 * groups_));
+#pragma omp parallel for schedule(static)
+    for (int64_t u = 0; u < groups_; ++u)
+      one_channel_backward(in(0).data() + u * n, out().data() + u * n, out_grad().data() + u * n, n, g, means[u],
+                           vars[u], eps, relu_, dx + u * n, &use_grads_[size_t(2 * u)], &use_grads_[size_t(2 * u + 1)]);
+    for (auto& [arg, target] : param_grads_) {  // summed over the uses, in use order
+      float total = 0;
+      for (int64_t u = 0; u < groups_; ++u) total += use_grads_[size_t(2 * u + (arg == DNNL_ARG_DIFF_SHIFT ? 1 : 0))];
+      static_cast<float*>(target.get_data_handle())[0] = total;
     }
   }
 
@@ -389,9 +416,9 @@ class BatchNorm : public Node {
   bn_fwd fwd_train_, fwd_eval_;
   bn_bwd bwd_train_, bwd_eval_;
   int64_t groups_ = 1;  // stacked tower uses, normalised apart in train mode
-  bool groups_as_channels_ = false;  // one channel: one pass with the uses as channels
-  int64_t passes_ = 1;               // train-mode passes: groups_, or 1 with the channels view
-  memory use_scale_, use_shift_;     // the channels view's gamma and beta, one per use
+  bool groups_as_channels_ = false;  // one channel: the uses seen as channels, graphrun's loops in train mode
+  int64_t passes_ = 1;               // sets of statistics: groups_, or 1 with the channels view
+  std::vector<float> use_grads_;     // one-channel images: gamma's and beta's gradient per use
   memory::desc group_;  // one group of data_, what the train-mode primitives see
   std::vector<memory> batch_means_, batch_vars_;  // per group
   std::vector<memory> train_ws_;                  // per group: relu masks of the fused activation

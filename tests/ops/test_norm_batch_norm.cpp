@@ -243,6 +243,21 @@ TEST_CASE("batch_norm: stacked tower uses (batch_groups) are normalised apart") 
     const size_t mean = stacked.param_specs().size() - 2, var = mean + 1;
     check_close(stacked.param(mean), second.param(mean));  // moving mean after both uses
     check_close(stacked.param(var), second.param(var));    // moving variance
+    // Backward: each use's input gradient as if it ran alone; gamma's and beta's summed.
+    std::vector<float> dy(x.size());
+    for (size_t i = 0; i < dy.size(); ++i) dy[i] = std::sin(0.7f * float(i)) + (i % 3 == 0 ? 0.5f : -0.2f);
+    stacked.backward(dy);
+    first.backward(std::vector<float>(dy.begin(), dy.begin() + long(half)));
+    second.backward(std::vector<float>(dy.begin() + long(half), dy.end()));
+    std::vector<float> want_dx = first.input_grad(0), dx_b = second.input_grad(0);
+    want_dx.insert(want_dx.end(), dx_b.begin(), dx_b.end());
+    check_close(stacked.input_grad(0), want_dx);
+    for (size_t i = 0; i < mean; ++i) {  // gamma and beta
+      std::vector<float> sum = first.param_grad(i);
+      const std::vector<float> part = second.param_grad(i);
+      for (size_t k = 0; k < sum.size(); ++k) sum[k] += part[k];
+      check_close(stacked.param_grad(i), sum);
+    }
     auto r = stacked.check_gradients(1e-3, 60);
     INFO("worst: " << r.worst);
     CHECK(r.checked > 0);
