@@ -31,20 +31,20 @@ class Activation : public Node {
       axis = static_cast<int>(dims.size()) - 1;
     }
     impls_.clear();
-    fwd_ = bwd_ = dnnl::primitive();
+    fwd_ = bwd_ = Planned();
     if (fn_ == Function::linear) {
       dnnl::reorder::primitive_desc pd(ctx.engine, data, ctx.engine, data);
       log_primitive(ctx.verbose, "activation: copy", pd);
       impls_.push_back(impl_name(pd));
-      fwd_ = bwd_ = dnnl::reorder(pd);
+      fwd_ = bwd_ = Planned{dnnl::reorder(pd), impl_name(pd), {}};
       return data;
     }
     Planned f = plan_function_forward(fn_, data, axis, ctx.engine, ctx.verbose, "activation: forward");
-    fwd_ = f.primitive;
+    fwd_ = f;
     impls_.push_back(f.impl);
     if (!ctx.needs_input_grad.empty() && ctx.needs_input_grad[0]) {
       Planned b = plan_function_backward(fn_, data, axis, ctx.engine, ctx.verbose, "activation: backward");
-      bwd_ = b.primitive;
+      bwd_ = b;
       impls_.push_back(b.impl);
     }
     return data;
@@ -75,7 +75,7 @@ class Activation : public Node {
 
  private:
   Function fn_;
-  dnnl::primitive fwd_, bwd_;
+  Planned fwd_, bwd_;
   ArgMap fwd_args_, bwd_args_;
   std::vector<std::string> impls_;
 };

@@ -43,18 +43,52 @@ dnnl::softmax_forward::primitive_desc softmax_fwd_pd(const dnnl::memory::desc& d
   return dnnl::softmax_forward::primitive_desc(d, engine);
 }
 
+bool is_reference(const std::string& impl) { return impl.rfind("ref", 0) == 0; }
+
+// Softmax backward along the last axis of a dense row-major tensor, from its output y:
+// dx = y * (dy - sum(dy * y)) per row.
+std::function<void(const ArgMap&)> softmax_backward_loop(const dnnl::memory::desc& data) {
+  const auto dims = data.dims();
+  const int64_t cols = dims.back();
+  int64_t rows = 1;
+  for (size_t i = 0; i + 1 < dims.size(); ++i) rows *= dims[i];
+  return [rows, cols](const ArgMap& args) {
+    const auto* y = static_cast<const float*>(args.at(DNNL_ARG_DST).get_data_handle());
+    const auto* dy = static_cast<const float*>(args.at(DNNL_ARG_DIFF_DST).get_data_handle());
+    auto* dx = static_cast<float*>(args.at(DNNL_ARG_DIFF_SRC).get_data_handle());
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t at = r * cols;
+      float dot = 0.f;
+      for (int64_t c = 0; c < cols; ++c) dot += dy[at + c] * y[at + c];
+      for (int64_t c = 0; c < cols; ++c) dx[at + c] = y[at + c] * (dy[at + c] - dot);
+    }
+  };
+}
+
+bool plain_along_last_axis(const dnnl::memory::desc& data, int axis) {
+  const auto dims = data.dims();
+  return axis == static_cast<int>(dims.size()) - 1 && data == plain_desc(Shape(dims.begin(), dims.end()));
+}
+
 }  // namespace
+
+void Planned::execute(dnnl::stream& stream, const ArgMap& args) const {
+  if (loop)
+    loop(args);
+  else
+    primitive.execute(stream, args);
+}
 
 Planned plan_function_forward(Function f, const dnnl::memory::desc& data, int axis, const dnnl::engine& engine,
                               bool verbose, const std::string& what) {
   if (f == Function::softmax) {
     auto pd = softmax_fwd_pd(data, axis, engine);
     log_primitive(verbose, what, pd);
-    return {dnnl::softmax_forward(pd), impl_name(pd)};
+    return {dnnl::softmax_forward(pd), impl_name(pd), {}};
   }
   auto pd = eltwise_fwd_pd(f, data, engine);
   log_primitive(verbose, what, pd);
-  return {dnnl::eltwise_forward(pd), impl_name(pd)};
+  return {dnnl::eltwise_forward(pd), impl_name(pd), {}};
 }
 
 Planned plan_function_backward(Function f, const dnnl::memory::desc& data, int axis, const dnnl::engine& engine,
@@ -62,13 +96,17 @@ Planned plan_function_backward(Function f, const dnnl::memory::desc& data, int a
   if (f == Function::softmax) {
     dnnl::softmax_backward::desc d(data, data, axis);
     dnnl::softmax_backward::primitive_desc pd(d, engine, softmax_fwd_pd(data, axis, engine));
+    if (is_reference(impl_name(pd)) && plain_along_last_axis(data, axis)) {
+      log_implementation(verbose, what, "graphrun:softmax_backward");
+      return {dnnl::primitive(), "graphrun:softmax_backward", softmax_backward_loop(data)};
+    }
     log_primitive(verbose, what, pd);
-    return {dnnl::softmax_backward(pd), impl_name(pd)};
+    return {dnnl::softmax_backward(pd), impl_name(pd), {}};
   }
   dnnl::eltwise_backward::desc d(eltwise_algorithm(f, true), data, data, 0.f, 0.f);
   dnnl::eltwise_backward::primitive_desc pd(d, engine, eltwise_fwd_pd(f, data, engine));
   log_primitive(verbose, what, pd);
-  return {dnnl::eltwise_backward(pd), impl_name(pd)};
+  return {dnnl::eltwise_backward(pd), impl_name(pd), {}};
 }
 
 }  // namespace graphrun::core

@@ -4,6 +4,7 @@
 #include <graphrun/attributes.hpp>
 #include <graphrun/primitives.hpp>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,9 +21,15 @@ Function read_function(const Attributes& a, const std::string& name, const std::
 // same forward and let backward use dst, so the input need not be kept.
 dnnl::algorithm eltwise_algorithm(Function f, bool use_dst_for_bwd);
 
+// One planned step: a oneDNN primitive, or graphrun's own loop where oneDNN has only its
+// reference kernel for this machine (softmax backward below AVX-512 runs ~100x slower).
 struct Planned {
   dnnl::primitive primitive;
   std::string impl;
+  std::function<void(const ArgMap&)> loop;
+
+  explicit operator bool() const { return bool(primitive) || bool(loop); }
+  void execute(dnnl::stream& stream, const ArgMap& args) const;
 };
 
 // Forward of f (not linear) on `data`; softmax runs along `axis`.

@@ -80,15 +80,15 @@ class Dense : public Node {
       to_fwd_weights_ = dnnl::reorder(pd);
     }
 
-    softmax_ = act_bwd_ = dnnl::primitive();
+    softmax_ = act_bwd_ = Planned();
     if (fn_ == Function::softmax) {
       Planned p = plan_function_forward(fn_, dst, 1, ctx.engine, ctx.verbose, "dense: softmax forward");
-      softmax_ = p.primitive;
+      softmax_ = p;
       impls_.push_back(p.impl);
     }
     if (fn_ != Function::linear && backward) {
       Planned p = plan_function_backward(fn_, dst, 1, ctx.engine, ctx.verbose, "dense: activation backward");
-      act_bwd_ = p.primitive;
+      act_bwd_ = p;
       impls_.push_back(p.impl);
     }
 
@@ -182,7 +182,8 @@ class Dense : public Node {
   bool use_bias_;
   dnnl::engine engine_;
   memory::desc dst_;
-  dnnl::primitive fwd_, softmax_, act_bwd_, bwd_weights_, bwd_data_;
+  dnnl::primitive fwd_, bwd_weights_, bwd_data_;
+  Planned softmax_, act_bwd_;
   memory fwd_weights_;  // the kernel in the forward primitive's layout, when it is kept in another
   dnnl::reorder to_fwd_weights_;
   bool weights_fixed_ = false;
