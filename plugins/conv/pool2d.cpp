@@ -1,8 +1,11 @@
 // Pooling node shared by max_pool2d and avg_pool2d. It keeps the producer's layout (a
 // blocked conv output stays blocked) unless that layout only has a reference kernel.
+// Average pooling of plain nchw planes runs graphrun's own kernel where oneDNN has no jit
+// one for them (plain_avg_pool.hpp).
 #include "pool2d.hpp"
 
 #include "layout.hpp"
+#include "plain_avg_pool.hpp"
 #include "window.hpp"
 
 #include <graphrun/error.hpp>
@@ -73,6 +76,25 @@ class Pool2d : public Node {
     if (!chosen_fwd) throw Error(op_ + ": oneDNN offers no pooling for input " + to_string(in_));
 
     impls_.clear();
+    const memory::desc plain = tagged(src_dims, tag::nchw);
+    own_ = algorithm_ == dnnl::algorithm::pooling_avg_exclude_padding && producer == plain &&
+           !(chosen_src == plain && std::string(chosen_fwd.impl_info_str()).rfind("jit", 0) == 0);
+    if (own_) {
+      geometry_ = {ctx.batch * in_[0], in_[1], in_[2], wh_.out, ww_.out, pool_[0], pool_[1],
+                   strides_[0], strides_[1], wh_.pad_l, ww_.pad_l};
+      for (const char* pass : {"forward", "backward"}) {
+        if (pass[0] == 'b' && !need_data) break;
+        log_implementation(ctx.verbose, op_ + ": " + pass, "graphrun:plain_avg_pool");
+        impls_.push_back("graphrun:plain_avg_pool");
+      }
+      fwd_ = {};
+      bwd_ = {};
+      workspace_ = {};
+      planned_backward_ = need_data;
+      ctx.inputs[0] = plain;
+      return tagged({ctx.batch, in_[0], wh_.out, ww_.out}, tag::nchw);
+    }
+    planned_backward_ = bool(chosen_bwd);
     fwd_ = dnnl::pooling_forward(chosen_fwd);
     log_primitive(ctx.verbose, op_ + ": forward", chosen_fwd);
     impls_.push_back(impl_name(chosen_fwd));
@@ -91,7 +113,7 @@ class Pool2d : public Node {
 
   void bind(const Bindings& b) override {
     b_ = b;
-    if (b.input_grads.at(0) && !bwd_) throw Error(op_ + ": an input gradient is bound but was not planned");
+    if (b.input_grads.at(0) && !planned_backward_) throw Error(op_ + ": an input gradient is bound but was not planned");
     fwd_args_ = {{DNNL_ARG_SRC, in(0).memory()}, {DNNL_ARG_DST, out().memory()}};
     if (workspace_) fwd_args_[DNNL_ARG_WORKSPACE] = workspace_;
     if (!b.output_grad || !in_grad(0)) return;
@@ -99,10 +121,19 @@ class Pool2d : public Node {
     if (workspace_) bwd_args_[DNNL_ARG_WORKSPACE] = workspace_;
   }
 
-  void forward(ExecContext& ctx) override { fwd_.execute(ctx.stream, fwd_args_); }
+  void forward(ExecContext& ctx) override {
+    if (own_)
+      plain_avg_pool_forward(geometry_, in(0).data(), out().data());
+    else
+      fwd_.execute(ctx.stream, fwd_args_);
+  }
 
   void backward(ExecContext& ctx) override {
-    if (b_.output_grad && in_grad(0)) bwd_.execute(ctx.stream, bwd_args_);
+    if (!b_.output_grad || !in_grad(0)) return;
+    if (own_)
+      plain_avg_pool_backward(geometry_, out_grad().data(), in_grad(0)->data());
+    else
+      bwd_.execute(ctx.stream, bwd_args_);
   }
 
   std::vector<std::string> implementations() const override { return impls_; }
@@ -117,6 +148,8 @@ class Pool2d : public Node {
   dnnl::pooling_forward fwd_;
   dnnl::pooling_backward bwd_;
   memory workspace_;
+  bool own_ = false, planned_backward_ = false;
+  PoolGeometry geometry_{};
   ArgMap fwd_args_, bwd_args_;
   std::vector<std::string> impls_;
 };

@@ -17,52 +17,80 @@ void valid_range(int64_t size, int64_t out, int64_t k, int64_t stride, int64_t p
   hi = last < 0 ? 0 : std::min(out, last / stride + 1);
 }
 
-// Stride 1: every 16 neighbouring inputs of a row are summed in one register, gathering
+// Stride 1: every L neighbouring inputs of a row are summed in one register, gathering
 // from a zero-bordered copy of the output gradient so that no read needs a bounds test.
-// (Summing in memory instead chains each multiply-add on the previous store.) Compiled
-// for AVX-512, AVX2 and baseline; the loader picks what the machine has.
-constexpr int64_t kLanes = 16;
-typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));  // GCC/Clang vectors
+// (Summing in memory instead chains each multiply-add on the previous store.) The kernels
+// are templates over the vector width L and compiled three times: 16 lanes for AVX-512,
+// 8 for AVX2 + FMA, 4 for baseline x86-64; the first call picks what the machine has. (A
+// vector wider than the machine's registers is split through the stack: 16-lane vectors
+// under AVX2 ran R4's data gradient at 2.5 GFLOP/s.) Buffers are padded to whole rows of
+// kPad floats, a multiple of every L.
+constexpr int64_t kPad = 16;
 
-inline void load(Lanes& v, const float* p) { std::memcpy(&v, p, sizeof v); }
+template <int L>
+struct VectorOf;
+template <>
+struct VectorOf<16> {
+  typedef float type __attribute__((vector_size(64)));  // GCC/Clang vectors
+};
+template <>
+struct VectorOf<8> {
+  typedef float type __attribute__((vector_size(32)));
+};
+template <>
+struct VectorOf<4> {
+  typedef float type __attribute__((vector_size(16)));
+};
 
-inline float sum_lanes(const Lanes& v) {
+template <int L>
+using Lanes = typename VectorOf<L>::type;
+
+template <int L>
+inline __attribute__((always_inline)) void load(Lanes<L>& v, const float* p) {
+  std::memcpy(&v, p, sizeof v);
+}
+
+template <int L>
+inline __attribute__((always_inline)) float sum_lanes(const Lanes<L>& v) {
   float s = 0;
-  for (int64_t i = 0; i < kLanes; ++i) s += v[i];
+  for (int i = 0; i < L; ++i) s += v[i];
   return s;
 }
 
-// R input rows from iy on, one vector of columns: R accumulators, so that consecutive
-// multiply-adds do not wait for each other, and each weight is broadcast once for R rows.
-template <int R>
+// Whole L-vectors covering n floats.
+template <int L>
+constexpr int64_t vectors(int64_t n) {
+  return (n + L - 1) / L;
+}
+
+template <int L, int R>
 inline __attribute__((always_inline)) void gradient_rows(const ConvGeometry& g, const float* w, float* x,
                                                          const float* padded, int64_t rows, int64_t cols,
                                                          int64_t iy, int64_t chunk) {
-  Lanes acc[R] = {};
+  Lanes<L> acc[R] = {};
   for (int64_t o = 0; o < g.filters; ++o)
     for (int64_t ky = 0; ky < g.kernel_h; ++ky) {
       // input row iy reads output row iy + pad_top - ky, stored at row iy + kernel_h - 1 - ky
-      const float* row = padded + (o * rows + iy + g.kernel_h - 1 - ky) * cols + chunk * kLanes + g.kernel_w - 1;
+      const float* row = padded + (o * rows + iy + g.kernel_h - 1 - ky) * cols + chunk * L + g.kernel_w - 1;
       for (int64_t kx = 0; kx < g.kernel_w; ++kx) {
         const float wv = w[(o * g.kernel_h + ky) * g.kernel_w + kx];
         for (int r = 0; r < R; ++r) {
-          Lanes v;
-          load(v, row + r * cols - kx);
+          Lanes<L> v;
+          load<L>(v, row + r * cols - kx);
           acc[r] += wv * v;
         }
       }
     }
-  const int64_t width = std::min(kLanes, g.in_w - chunk * kLanes);
-  for (int r = 0; r < R; ++r) std::memcpy(x + (iy + r) * g.in_w + chunk * kLanes, &acc[r], size_t(width) * sizeof(float));
+  const int64_t width = std::min<int64_t>(L, g.in_w - chunk * L);
+  for (int r = 0; r < R; ++r) std::memcpy(x + (iy + r) * g.in_w + chunk * L, &acc[r], size_t(width) * sizeof(float));
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default")))
-void image_gradient_stride1(const ConvGeometry& g, const float* dz, const float* w, float* x, std::vector<float>& padded) {
+template <int L>
+inline __attribute__((always_inline)) void image_gradient_stride1(const ConvGeometry& g, const float* dz, const float* w, float* x, std::vector<float>& padded) {
   // padded[o][r][c] holds dz[o][r - top][c - left]: rows oy = iy + pad_top - ky for every
   // iy and ky, columns ox = ix + pad_left - kx for every ix (rounded up to whole lanes) and kx.
   const int64_t top = g.kernel_h - 1 - g.pad_top, left = g.kernel_w - 1 - g.pad_left;
-  const int64_t chunks = (g.in_w + kLanes - 1) / kLanes;
-  const int64_t rows = g.in_h + g.kernel_h - 1, cols = chunks * kLanes + g.kernel_w - 1;
+  const int64_t rows = g.in_h + g.kernel_h - 1, cols = vectors<kPad>(g.in_w) * kPad + g.kernel_w - 1;
   // The border stays zero: every image writes the same interior.
   if (padded.size() != size_t(g.filters * rows * cols)) padded.assign(size_t(g.filters * rows * cols), 0.f);
   for (int64_t o = 0; o < g.filters; ++o)
@@ -74,10 +102,10 @@ void image_gradient_stride1(const ConvGeometry& g, const float* dz, const float*
         std::memcpy(padded.data() + (o * rows + r) * cols + ox0 + left, dz + (o * g.out_h + oy) * g.out_w + ox0,
                     size_t(ox1 - ox0) * sizeof(float));
     }
-  for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+  for (int64_t chunk = 0; chunk < vectors<L>(g.in_w); ++chunk) {
     int64_t iy = 0;
-    for (; iy + 4 <= g.in_h; iy += 4) gradient_rows<4>(g, w, x, padded.data(), rows, cols, iy, chunk);
-    for (; iy < g.in_h; ++iy) gradient_rows<1>(g, w, x, padded.data(), rows, cols, iy, chunk);
+    for (; iy + 4 <= g.in_h; iy += 4) gradient_rows<L, 4>(g, w, x, padded.data(), rows, cols, iy, chunk);
+    for (; iy < g.in_h; ++iy) gradient_rows<L, 1>(g, w, x, padded.data(), rows, cols, iy, chunk);
   }
 }
 
@@ -107,8 +135,7 @@ void image_gradient_strided(const ConvGeometry& g, const float* dz, const float*
 // pad_left], with the rows and columns that whole-vector output rows read. Returns the
 // row length.
 int64_t pad_image(const ConvGeometry& g, const float* x, std::vector<float>& xp) {
-  const int64_t chunks = (g.out_w + kLanes - 1) / kLanes;
-  const int64_t rows = g.out_h + g.kernel_h - 1, cols = chunks * kLanes + g.kernel_w - 1;
+  const int64_t rows = g.out_h + g.kernel_h - 1, cols = vectors<kPad>(g.out_w) * kPad + g.kernel_w - 1;
   if (xp.size() != size_t(rows * cols)) xp.assign(size_t(rows * cols), 0.f);  // the border stays zero
   const int64_t c0 = std::max<int64_t>(0, g.pad_left), c1 = std::min(cols, g.in_w + g.pad_left);
   for (int64_t r = 0; r < rows && c1 > c0; ++r) {
@@ -120,98 +147,136 @@ int64_t pad_image(const ConvGeometry& g, const float* x, std::vector<float>& xp)
 }
 
 // B filters from o on, for one padded image: each input vector is loaded once for all B.
-template <int B>
+template <int L, int B>
 inline __attribute__((always_inline)) void forward_filters(const ConvGeometry& g, const float* xp, int64_t cols,
                                                            const float* w, const float* bias, bool relu, float* z,
                                                            int64_t o) {
-  const int64_t chunks = (g.out_w + kLanes - 1) / kLanes, area = g.kernel_h * g.kernel_w;
-  const Lanes zero = {};
+  const int64_t area = g.kernel_h * g.kernel_w;
+  const Lanes<L> zero = {};
   for (int64_t oy = 0; oy < g.out_h; ++oy)
-    for (int64_t chunk = 0; chunk < chunks; ++chunk) {
-      Lanes acc[B];
+    for (int64_t chunk = 0; chunk < vectors<L>(g.out_w); ++chunk) {
+      Lanes<L> acc[B];
       for (int j = 0; j < B; ++j) acc[j] = zero + (bias ? bias[o + j] : 0.f);
       for (int64_t ky = 0; ky < g.kernel_h; ++ky) {
-        const float* row = xp + (oy + ky) * cols + chunk * kLanes;
+        const float* row = xp + (oy + ky) * cols + chunk * L;
         const float* wk = w + o * area + ky * g.kernel_w;
         for (int64_t kx = 0; kx < g.kernel_w; ++kx) {
-          Lanes v;
-          load(v, row + kx);
+          Lanes<L> v;
+          load<L>(v, row + kx);
           for (int j = 0; j < B; ++j) acc[j] += wk[j * area + kx] * v;
         }
       }
-      const int64_t width = std::min(kLanes, g.out_w - chunk * kLanes);
+      const int64_t width = std::min<int64_t>(L, g.out_w - chunk * L);
       for (int j = 0; j < B; ++j) {
         if (relu) acc[j] = acc[j] > zero ? acc[j] : zero;
-        std::memcpy(z + ((o + j) * g.out_h + oy) * g.out_w + chunk * kLanes, &acc[j], size_t(width) * sizeof(float));
+        std::memcpy(z + ((o + j) * g.out_h + oy) * g.out_w + chunk * L, &acc[j], size_t(width) * sizeof(float));
       }
     }
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default")))
-void image_forward(const ConvGeometry& g, const float* xp, int64_t cols, const float* w, const float* bias, bool relu,
-                   float* z) {
+template <int L>
+inline __attribute__((always_inline)) void image_forward(const ConvGeometry& g, const float* xp, int64_t cols,
+                                                         const float* w, const float* bias, bool relu, float* z) {
   int64_t o = 0;
-  for (; o + 8 <= g.filters; o += 8) forward_filters<8>(g, xp, cols, w, bias, relu, z, o);
-  if (o + 4 <= g.filters) forward_filters<4>(g, xp, cols, w, bias, relu, z, o), o += 4;
-  if (o + 2 <= g.filters) forward_filters<2>(g, xp, cols, w, bias, relu, z, o), o += 2;
-  if (o < g.filters) forward_filters<1>(g, xp, cols, w, bias, relu, z, o);
+  for (; o + 8 <= g.filters; o += 8) forward_filters<L, 8>(g, xp, cols, w, bias, relu, z, o);
+  if (o + 4 <= g.filters) forward_filters<L, 4>(g, xp, cols, w, bias, relu, z, o), o += 4;
+  if (o + 2 <= g.filters) forward_filters<L, 2>(g, xp, cols, w, bias, relu, z, o), o += 2;
+  if (o < g.filters) forward_filters<L, 1>(g, xp, cols, w, bias, relu, z, o);
 }
 
 // Adds the gradient of filters o .. o + B - 1, kernel row ky, columns kx0 .. kx0 + K - 1,
 // for one image: B * K independent sums; each image vector loaded serves all B filters and
 // each output-gradient vector all K columns.
-template <int B, int K>
+template <int L, int B, int K>
 inline __attribute__((always_inline)) void weight_block(const ConvGeometry& g, const float* xp, int64_t cols,
                                                         const float* dzp, int64_t dz_cols, int64_t o, int64_t ky,
                                                         int64_t kx0, float* dw) {
-  const int64_t chunks = dz_cols / kLanes;
-  Lanes acc[B][K] = {};
+  const int64_t chunks = dz_cols / L;
+  Lanes<L> acc[B][K] = {};
   for (int64_t oy = 0; oy < g.out_h; ++oy)
     for (int64_t chunk = 0; chunk < chunks; ++chunk) {
-      Lanes v[K];
-      const float* row = xp + (oy + ky) * cols + chunk * kLanes + kx0;
-      for (int t = 0; t < K; ++t) load(v[t], row + t);
+      Lanes<L> v[K];
+      const float* row = xp + (oy + ky) * cols + chunk * L + kx0;
+      for (int t = 0; t < K; ++t) load<L>(v[t], row + t);
       for (int j = 0; j < B; ++j) {
-        Lanes d;
-        load(d, dzp + ((o + j) * g.out_h + oy) * dz_cols + chunk * kLanes);
+        Lanes<L> d;
+        load<L>(d, dzp + ((o + j) * g.out_h + oy) * dz_cols + chunk * L);
         for (int t = 0; t < K; ++t) acc[j][t] += d * v[t];
       }
     }
   for (int j = 0; j < B; ++j)
-    for (int t = 0; t < K; ++t) dw[((o + j) * g.kernel_h + ky) * g.kernel_w + kx0 + t] += sum_lanes(acc[j][t]);
+    for (int t = 0; t < K; ++t) dw[((o + j) * g.kernel_h + ky) * g.kernel_w + kx0 + t] += sum_lanes<L>(acc[j][t]);
 }
 
-template <int B>
+template <int L, int B>
 inline __attribute__((always_inline)) void weight_filters(const ConvGeometry& g, const float* xp, int64_t cols,
                                                           const float* dzp, int64_t dz_cols, int64_t o, float* dw) {
   for (int64_t ky = 0; ky < g.kernel_h; ++ky)
     for (int64_t kx0 = 0; kx0 < g.kernel_w; kx0 += 5) {
       switch (std::min<int64_t>(5, g.kernel_w - kx0)) {
-        case 5: weight_block<B, 5>(g, xp, cols, dzp, dz_cols, o, ky, kx0, dw); break;
-        case 4: weight_block<B, 4>(g, xp, cols, dzp, dz_cols, o, ky, kx0, dw); break;
-        case 3: weight_block<B, 3>(g, xp, cols, dzp, dz_cols, o, ky, kx0, dw); break;
-        case 2: weight_block<B, 2>(g, xp, cols, dzp, dz_cols, o, ky, kx0, dw); break;
-        default: weight_block<B, 1>(g, xp, cols, dzp, dz_cols, o, ky, kx0, dw); break;
+        case 5: weight_block<L, B, 5>(g, xp, cols, dzp, dz_cols, o, ky, kx0, dw); break;
+        case 4: weight_block<L, B, 4>(g, xp, cols, dzp, dz_cols, o, ky, kx0, dw); break;
+        case 3: weight_block<L, B, 3>(g, xp, cols, dzp, dz_cols, o, ky, kx0, dw); break;
+        case 2: weight_block<L, B, 2>(g, xp, cols, dzp, dz_cols, o, ky, kx0, dw); break;
+        default: weight_block<L, B, 1>(g, xp, cols, dzp, dz_cols, o, ky, kx0, dw); break;
       }
     }
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default")))
-void image_weight_gradient(const ConvGeometry& g, const float* xp, int64_t cols, const float* dzp, int64_t dz_cols,
-                           float* dw, float* db) {
+template <int L>
+inline __attribute__((always_inline)) void image_weight_gradient(const ConvGeometry& g, const float* xp, int64_t cols,
+                                                                 const float* dzp, int64_t dz_cols, float* dw,
+                                                                 float* db) {
   for (int64_t o = 0; o < g.filters; ++o) {
-    Lanes sum = {};
-    for (int64_t i = 0; i < g.out_h * dz_cols; i += kLanes) {
-      Lanes d;
-      load(d, dzp + o * g.out_h * dz_cols + i);
+    Lanes<L> sum = {};
+    for (int64_t i = 0; i < g.out_h * dz_cols; i += L) {
+      Lanes<L> d;
+      load<L>(d, dzp + o * g.out_h * dz_cols + i);
       sum += d;
     }
-    db[o] += sum_lanes(sum);
+    db[o] += sum_lanes<L>(sum);
   }
   int64_t o = 0;
-  for (; o + 4 <= g.filters; o += 4) weight_filters<4>(g, xp, cols, dzp, dz_cols, o, dw);
-  if (o + 2 <= g.filters) weight_filters<2>(g, xp, cols, dzp, dz_cols, o, dw), o += 2;
-  if (o < g.filters) weight_filters<1>(g, xp, cols, dzp, dz_cols, o, dw);
+  for (; o + 4 <= g.filters; o += 4) weight_filters<L, 4>(g, xp, cols, dzp, dz_cols, o, dw);
+  if (o + 2 <= g.filters) weight_filters<L, 2>(g, xp, cols, dzp, dz_cols, o, dw), o += 2;
+  if (o < g.filters) weight_filters<L, 1>(g, xp, cols, dzp, dz_cols, o, dw);
+}
+
+// The three kernels for one instruction set, compiled for it.
+struct Kernels {
+  void (*gradient)(const ConvGeometry&, const float*, const float*, float*, std::vector<float>&);
+  void (*forward)(const ConvGeometry&, const float*, int64_t, const float*, const float*, bool, float*);
+  void (*weights)(const ConvGeometry&, const float*, int64_t, const float*, int64_t, float*, float*);
+};
+
+#define GRAPHRUN_KERNELS_FOR(isa, target_spec, L)                                                                 \
+  __attribute__((target(target_spec))) void gradient_##isa(const ConvGeometry& g, const float* dz, const float* w, \
+                                                            float* x, std::vector<float>& padded) {               \
+    image_gradient_stride1<L>(g, dz, w, x, padded);                                                                \
+  }                                                                                                                \
+  __attribute__((target(target_spec))) void forward_##isa(const ConvGeometry& g, const float* xp, int64_t cols,   \
+                                                           const float* w, const float* bias, bool relu, float* z) { \
+    image_forward<L>(g, xp, cols, w, bias, relu, z);                                                               \
+  }                                                                                                                \
+  __attribute__((target(target_spec))) void weights_##isa(const ConvGeometry& g, const float* xp, int64_t cols,   \
+                                                           const float* dzp, int64_t dz_cols, float* dw, float* db) { \
+    image_weight_gradient<L>(g, xp, cols, dzp, dz_cols, dw, db);                                                   \
+  }
+
+GRAPHRUN_KERNELS_FOR(avx512, "avx512f,fma", 16)
+GRAPHRUN_KERNELS_FOR(avx2, "avx2,fma", 8)
+GRAPHRUN_KERNELS_FOR(sse2, "sse2", 4)
+#undef GRAPHRUN_KERNELS_FOR
+
+const Kernels& kernels() {
+  static const Kernels chosen = [] {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return Kernels{gradient_avx512, forward_avx512, weights_avx512};
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+      return Kernels{gradient_avx2, forward_avx2, weights_avx2};
+    return Kernels{gradient_sse2, forward_sse2, weights_sse2};
+  }();
+  return chosen;
 }
 
 }  // namespace
@@ -220,13 +285,14 @@ void single_channel_data_gradient(const ConvGeometry& g, const float* dz, const 
   const int64_t in_area = g.in_h * g.in_w, out_size = g.filters * g.out_h * g.out_w;
   const bool unit_stride = g.stride_h == 1 && g.stride_w == 1;
   s.images.resize(std::max(s.images.size(), size_t(omp_get_max_threads())));
+  const Kernels& k = kernels();
 #pragma omp parallel
   {
     std::vector<float>& padded = s.images[size_t(omp_get_thread_num())];
 #pragma omp for
     for (int64_t n = 0; n < g.batch; ++n) {
       if (unit_stride)
-        image_gradient_stride1(g, dz + n * out_size, w, dx + n * in_area, padded);
+        k.gradient(g, dz + n * out_size, w, dx + n * in_area, padded);
       else
         image_gradient_strided(g, dz + n * out_size, w, dx + n * in_area);
     }
@@ -239,13 +305,14 @@ void single_channel_forward(const ConvGeometry& g, const float* x, const float* 
                             float* z, Scratch& s) {
   const int64_t in_area = g.in_h * g.in_w, out_size = g.filters * g.out_h * g.out_w;
   s.images.resize(std::max(s.images.size(), size_t(omp_get_max_threads())));
+  const Kernels& k = kernels();
 #pragma omp parallel
   {
     std::vector<float>& xp = s.images[size_t(omp_get_thread_num())];
 #pragma omp for schedule(static)
     for (int64_t n = 0; n < g.batch; ++n) {
       const int64_t cols = pad_image(g, x + n * in_area, xp);
-      image_forward(g, xp.data(), cols, w, bias, relu, z + n * out_size);
+      k.forward(g, xp.data(), cols, w, bias, relu, z + n * out_size);
     }
   }
 }
@@ -254,7 +321,7 @@ void single_channel_weight_gradient(const ConvGeometry& g, const float* x, const
                                     Scratch& s) {
   const int64_t in_area = g.in_h * g.in_w, out_area = g.out_h * g.out_w;
   const int64_t weights = g.filters * g.kernel_h * g.kernel_w;
-  const int64_t dz_cols = (g.out_w + kLanes - 1) / kLanes * kLanes;
+  const int64_t dz_cols = vectors<kPad>(g.out_w) * kPad;
   // Per thread: its images' sums, added up in thread order afterwards (the same result for
   // a given thread count, whatever the timing).
   const size_t threads = size_t(omp_get_max_threads());
@@ -262,6 +329,7 @@ void single_channel_weight_gradient(const ConvGeometry& g, const float* x, const
   s.gradients.resize(std::max(s.gradients.size(), threads));
   s.sums.resize(std::max(s.sums.size(), threads));
   for (auto& sums : s.sums) sums.clear();  // threads that get no image leave theirs empty
+  const Kernels& k = kernels();
 #pragma omp parallel
   {
     const size_t me = size_t(omp_get_thread_num());
@@ -276,7 +344,7 @@ void single_channel_weight_gradient(const ConvGeometry& g, const float* x, const
       for (int64_t r = 0; r < g.filters * g.out_h; ++r)  // rows padded to whole vectors with zeros
         std::memcpy(dzp.data() + r * dz_cols, image_dz + r * g.out_w, size_t(g.out_w) * sizeof(float));
       const int64_t cols = pad_image(g, x + n * in_area, xp);
-      image_weight_gradient(g, xp.data(), cols, dzp.data(), dz_cols, sums.data(), sums.data() + weights);
+      k.weights(g, xp.data(), cols, dzp.data(), dz_cols, sums.data(), sums.data() + weights);
     }
   }
   std::fill(dw, dw + weights, 0.f);

@@ -6,7 +6,7 @@
 // 280-330 us for R4's first layer in every layout (batch 16, 1 -> 4 channels, 5x5 on
 // 28x28; 0.9 M multiply-adds, 3 GFLOP/s), the largest single cost of an R4 step, and its
 // forward and weight gradient ran at 10-25 GFLOP/s. These run along image rows instead,
-// 16 pixels to a vector register. Tensors are row-major: x [batch, 1, in_h, in_w],
+// a vector register of pixels at a time. Tensors are row-major: x [batch, 1, in_h, in_w],
 // z/dz [batch, filters, out_h, out_w], w [filters, 1, kernel_h, kernel_w].
 #include <cstdint>
 #include <vector>

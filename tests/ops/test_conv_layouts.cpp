@@ -154,3 +154,13 @@ TEST_CASE("max_pool2d and avg_pool2d: keep the producer's layout") {
       CHECK_FALSE(has_ref(p.impls));
     }
 }
+
+TEST_CASE("avg_pool2d: plain planes never run oneDNN's generic simple_nchw kernel") {
+  // (It took a third of an R4 step on AVX2; graphrun's own kernel runs there instead.)
+  Planned p = plan("avg_pool2d", Attributes("pool"), {4, 24, 24}, 32, tag::nchw);
+  INFO(joined(p.impls));
+  CHECK(p.input == layout({32, 4, 24, 24}, tag::nchw));
+  CHECK(p.output == layout({32, 4, 12, 12}, tag::nchw));
+  REQUIRE(p.impls.size() == 2u);
+  for (const auto& impl : p.impls) CHECK((impl.rfind("jit", 0) == 0 || impl == "graphrun:plain_avg_pool"));
+}
