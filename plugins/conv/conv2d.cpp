@@ -193,12 +193,18 @@ class Conv2d : public Node {
 
     // Activations: y = act(z) in place on the output; backward needs only y (use_dst).
     act_fwd_ = {};
+    tanh_ = {};
     act_bwd_ = {};
     dz_ = {};
     if (act() != "linear") {
       const auto prop = need_data || need_weights ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
       dnnl::eltwise_forward::primitive_desc act_pd({prop, use_dst_alg(), p.dst}, eng);
-      if (!p.fused) {
+      if (!p.fused && act() == "tanh") {
+        tanh_ = TanhForward(p.dst, eng);
+        act_fwd_ = tanh_.primitive;
+        log_implementation(ctx.verbose, "conv2d: activation forward (tanh)", tanh_.impl);
+        impls_.push_back(tanh_.impl);
+      } else if (!p.fused) {
         act_fwd_ = dnnl::eltwise_forward(act_pd);
         note("activation forward", act_pd);
       }
@@ -265,7 +271,7 @@ class Conv2d : public Node {
     fwd_args_ = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w_fwd}, {DNNL_ARG_DST, dst}};
     if (next_) fwd_args_[DNNL_ARG_BIAS] = folded_b_;
     else if (use_bias_) fwd_args_[DNNL_ARG_BIAS] = param(1).memory();
-    act_fwd_args_ = {{DNNL_ARG_SRC, dst}, {DNNL_ARG_DST, dst}};
+    act_fwd_args_ = tanh_ ? tanh_.args(dst, dst) : ArgMap{{DNNL_ARG_SRC, dst}, {DNNL_ARG_DST, dst}};
 
     if (!b.output_grad) return;  // backward will not run
     memory dy = out_grad().memory();
@@ -450,7 +456,8 @@ class Conv2d : public Node {
   conv_fwd fwd_;
   conv_bwd_data bwd_data_;
   conv_bwd_weights bwd_weights_;
-  dnnl::eltwise_forward act_fwd_;
+  dnnl::primitive act_fwd_;  // eltwise, or tanh_'s binary
+  TanhForward tanh_;
   dnnl::eltwise_backward act_bwd_;
   Staged w_fwd_, w_bwd_data_, dw_;
   bool weights_fixed_ = false;  // frozen: no optimizer changes them between steps
