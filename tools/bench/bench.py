@@ -92,14 +92,22 @@ def summarize(values):
 
 
 def cpu_model():
+    """Model name and the widest vector ISA: oneDNN's kernels (and graphrun's own) differ
+    between AVX-512 and AVX2 machines, so figures are comparable only within one."""
+    model, flags = platform.processor(), set()
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
                 if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+                    model = line.split(":", 1)[1].strip()
+                elif line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                if model and flags:
+                    break
     except OSError:
         pass
-    return platform.processor()
+    isa = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "SSE"
+    return f"{model} ({isa})"
 
 
 def fmt(x, digits=3):
