@@ -208,12 +208,18 @@ inline __attribute__((always_inline)) void weight_block(const ConvGeometry& g, c
     for (int t = 0; t < K; ++t) dw[((o + j) * g.kernel_h + ky) * g.kernel_w + kx0 + t] += sum_lanes<L>(acc[j][t]);
 }
 
+// Kernel columns per block: B x K accumulators, K image vectors and one gradient vector
+// must fit the registers (32 with AVX-512; 16 with AVX2, where 4 x 5 spilled and the
+// weight gradient ran at 11 GFLOP/s).
+template <int L>
+constexpr int64_t kWeightColumns = L == 16 ? 5 : 3;
+
 template <int L, int B>
 inline __attribute__((always_inline)) void weight_filters(const ConvGeometry& g, const float* xp, int64_t cols,
                                                           const float* dzp, int64_t dz_cols, int64_t o, float* dw) {
   for (int64_t ky = 0; ky < g.kernel_h; ++ky)
-    for (int64_t kx0 = 0; kx0 < g.kernel_w; kx0 += 5) {
-      switch (std::min<int64_t>(5, g.kernel_w - kx0)) {
+    for (int64_t kx0 = 0; kx0 < g.kernel_w; kx0 += kWeightColumns<L>) {
+      switch (std::min<int64_t>(kWeightColumns<L>, g.kernel_w - kx0)) {
         case 5: weight_block<L, B, 5>(g, xp, cols, dzp, dz_cols, o, ky, kx0, dw); break;
         case 4: weight_block<L, B, 4>(g, xp, cols, dzp, dz_cols, o, ky, kx0, dw); break;
         case 3: weight_block<L, B, 3>(g, xp, cols, dzp, dz_cols, o, ky, kx0, dw); break;
