@@ -159,6 +159,9 @@ class Conv2d : public Node {
       }
       if (chosen && !chosen->any_ref()) break;
     }
+    if (!chosen && algorithm_ == "winograd")
+      throw Error("conv2d: oneDNN offers no Winograd convolution for input " + to_string(in_) +
+                  " on this machine (its Winograd kernels need AVX-512); use algorithm: auto or direct");
     if (!chosen) throw Error("conv2d: oneDNN offers no convolution for input " + to_string(in_));
     // The direct data gradient writes a plain single-channel image (nchw and nhwc alike).
     direct_data_ = single_channel &&
