@@ -1,21 +1,43 @@
 // Pooling node shared by max_pool2d and avg_pool2d. It keeps the producer's layout (a
 // blocked conv output stays blocked) unless that layout only has a reference kernel.
-// Average pooling of plain nchw planes runs graphrun's own kernel where oneDNN has no jit
-// one for them (plain_avg_pool.hpp).
+// In the layouts graphrun's own kernels read (nchw, nhwc, nChw8c, nChw16c) those run
+// (own_pool.hpp: oneDNN 2.6's pooling measured 5-15x slower than they); oneDNN's pooling
+// serves any other layout.
 #include "pool2d.hpp"
 
 #include "layout.hpp"
-#include "plain_avg_pool.hpp"
+#include "own_pool.hpp"
 #include "window.hpp"
 
 #include <graphrun/error.hpp>
 #include <graphrun/primitives.hpp>
+
+#include <cstdint>
+#include <vector>
 
 namespace graphrun::conv {
 namespace {
 
 using dnnl::memory;
 using tag = memory::format_tag;
+
+// The [outer][height][width][inner] view of a layout the own kernels read, if it is one.
+bool own_view(const memory::desc& d, const memory::dims& dims, int64_t& outer, int64_t& inner, tag& layout) {
+  const int64_t n = dims[0], c = dims[1];
+  struct Option {
+    tag t;
+    int64_t outer, inner;
+  };
+  for (const Option& o : {Option{tag::nchw, n * c, 1}, Option{tag::nhwc, n, c}, Option{tag::nChw8c, n * ((c + 7) / 8), 8},
+                          Option{tag::nChw16c, n * ((c + 15) / 16), 16}})
+    if (d == tagged(dims, o.t)) {
+      outer = o.outer;
+      inner = o.inner;
+      layout = o.t;
+      return true;
+    }
+  return false;
+}
 
 class Pool2d : public Node {
  public:
@@ -50,6 +72,28 @@ class Pool2d : public Node {
     const memory::dims strides{strides_[0], strides_[1]}, kernel{pool_[0], pool_[1]},
         pad_l{wh_.pad_l, ww_.pad_l}, pad_r{wh_.pad_r, ww_.pad_r};
 
+    impls_.clear();
+    fwd_ = {};
+    bwd_ = {};
+    workspace_ = {};
+    int64_t outer = 0, inner = 0;
+    tag layout = tag::undef;
+    const bool max = algorithm_ == dnnl::algorithm::pooling_max;
+    own_ = own_view(producer, src_dims, outer, inner, layout);
+    if (own_) {
+      geometry_ = {outer, inner, in_[1], in_[2], wh_.out, ww_.out, pool_[0], pool_[1],
+                   strides_[0], strides_[1], wh_.pad_l, ww_.pad_l};
+      const std::string impl = max ? "graphrun:max_pool" : "graphrun:avg_pool";
+      log_implementation(ctx.verbose, op_ + ": forward", impl);
+      impls_.push_back(impl);
+      if (need_data) {
+        log_implementation(ctx.verbose, op_ + ": backward", impl);
+        impls_.push_back(impl);
+      }
+      planned_backward_ = need_data;
+      return tagged({ctx.batch, in_[0], wh_.out, ww_.out}, layout);
+    }
+
     dnnl::pooling_forward::primitive_desc fwd, chosen_fwd;
     dnnl::pooling_backward::primitive_desc bwd, chosen_bwd;
     memory::desc chosen_src;
@@ -75,25 +119,6 @@ class Pool2d : public Node {
     }
     if (!chosen_fwd) throw Error(op_ + ": oneDNN offers no pooling for input " + to_string(in_));
 
-    impls_.clear();
-    const memory::desc plain = tagged(src_dims, tag::nchw);
-    own_ = algorithm_ == dnnl::algorithm::pooling_avg_exclude_padding && producer == plain &&
-           !(chosen_src == plain && std::string(chosen_fwd.impl_info_str()).rfind("jit", 0) == 0);
-    if (own_) {
-      geometry_ = {ctx.batch * in_[0], in_[1], in_[2], wh_.out, ww_.out, pool_[0], pool_[1],
-                   strides_[0], strides_[1], wh_.pad_l, ww_.pad_l};
-      for (const char* pass : {"forward", "backward"}) {
-        if (pass[0] == 'b' && !need_data) break;
-        log_implementation(ctx.verbose, op_ + ": " + pass, "graphrun:plain_avg_pool");
-        impls_.push_back("graphrun:plain_avg_pool");
-      }
-      fwd_ = {};
-      bwd_ = {};
-      workspace_ = {};
-      planned_backward_ = need_data;
-      ctx.inputs[0] = plain;
-      return tagged({ctx.batch, in_[0], wh_.out, ww_.out}, tag::nchw);
-    }
     planned_backward_ = bool(chosen_bwd);
     fwd_ = dnnl::pooling_forward(chosen_fwd);
     log_primitive(ctx.verbose, op_ + ": forward", chosen_fwd);
@@ -122,18 +147,22 @@ class Pool2d : public Node {
   }
 
   void forward(ExecContext& ctx) override {
-    if (own_)
-      plain_avg_pool_forward(geometry_, in(0).data(), out().data());
-    else
+    if (!own_)
       fwd_.execute(ctx.stream, fwd_args_);
+    else if (algorithm_ == dnnl::algorithm::pooling_max)
+      max_pool_forward(geometry_, in(0).data(), out().data());
+    else
+      avg_pool_forward(geometry_, in(0).data(), out().data());
   }
 
   void backward(ExecContext& ctx) override {
     if (!b_.output_grad || !in_grad(0)) return;
-    if (own_)
-      plain_avg_pool_backward(geometry_, out_grad().data(), in_grad(0)->data());
-    else
+    if (!own_)
       bwd_.execute(ctx.stream, bwd_args_);
+    else if (algorithm_ == dnnl::algorithm::pooling_max)
+      max_pool_backward(geometry_, in(0).data(), out().data(), out_grad().data(), in_grad(0)->data());
+    else
+      avg_pool_backward(geometry_, out_grad().data(), in_grad(0)->data());
   }
 
   std::vector<std::string> implementations() const override { return impls_; }

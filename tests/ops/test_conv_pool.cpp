@@ -101,7 +101,7 @@ TEST_CASE("max_pool2d and avg_pool2d: gradients match finite differences in ever
   };
   for (const std::string op : {"max_pool2d", "avg_pool2d"})
     for (auto& c : cases)
-      for (tag layout : {tag::nchw, tag::nhwc, tag::nChw16c}) {
+      for (tag layout : {tag::nchw, tag::nhwc, tag::nChw8c, tag::nChw16c}) {
         CAPTURE(op);
         CAPTURE(c.name);
         CAPTURE(int(layout));
