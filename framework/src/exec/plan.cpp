@@ -18,6 +18,11 @@ struct Plan::Slot {
 
   // Called once every source exists: prepares the gather into `target`.
   void prepare(Tensor& target, const dnnl::engine& eng) {
+    if (sources.size() == 1) {  // one reorder (or copy) into the target, whatever the layouts
+      combine = dnnl::reorder(sources[0].memory(), target.memory());
+      combine_args = {{DNNL_ARG_FROM, sources[0].memory()}, {DNNL_ARG_TO, target.memory()}};
+      return;
+    }
     std::vector<dnnl::memory> srcs;
     for (size_t i = 0; i < sources.size(); ++i) {
       if (sources[i].desc() == target.desc()) {
