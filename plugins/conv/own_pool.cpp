@@ -20,6 +20,36 @@ inline Span span(int64_t o, int64_t stride, int64_t pad, int64_t pool, int64_t s
 int64_t in_size(const PoolGeometry& g) { return g.in_h * g.in_w * g.inner; }
 int64_t out_size(const PoolGeometry& g) { return g.out_h * g.out_w * g.inner; }
 
+// Calls visit(at, rows, cols) for every output pixel of a slice: `at` is its offset in the
+// output, rows and cols its window inside the image.
+template <class Visit>
+inline void for_each_window(const PoolGeometry& g, Visit visit) {
+  for (int64_t oy = 0; oy < g.out_h; ++oy) {
+    const Span rows = span(oy, g.stride_h, g.pad_top, g.pool_h, g.in_h);
+    for (int64_t ox = 0; ox < g.out_w; ++ox)
+      visit((oy * g.out_w + ox) * g.inner, rows, span(ox, g.stride_w, g.pad_left, g.pool_w, g.in_w));
+  }
+}
+
+// Calls visit(at) with the input offset of every pixel of a window, in row order.
+template <class Visit>
+inline void for_each_pixel(const PoolGeometry& g, Span rows, Span cols, Visit visit) {
+  for (int64_t iy = rows.lo; iy < rows.hi; ++iy)
+    for (int64_t ix = cols.lo; ix < cols.hi; ++ix) visit((iy * g.in_w + ix) * g.inner);
+}
+
+int64_t pixels(Span rows, Span cols) { return (rows.hi - rows.lo) * (cols.hi - cols.lo); }
+
+// The inner loops over contiguous floats, on pointers that never overlap (saying so lets
+// the compiler vectorise).
+inline void add_scaled(float* __restrict out, const float* __restrict x, float scale, int64_t c) {
+  for (int64_t i = 0; i < c; ++i) out[i] += scale * x[i];
+}
+
+inline void take_max(float* __restrict out, const float* __restrict x, int64_t c) {
+  for (int64_t i = 0; i < c; ++i) out[i] = std::max(out[i], x[i]);
+}
+
 // 2x2 windows at stride 2 without padding on plain planes (R4's pools): straight-line code
 // the compiler vectorises, 5x faster than the general loop.
 bool plain_2x2(const PoolGeometry& g) {
@@ -39,22 +69,14 @@ void avg_forward_slice(const PoolGeometry& g, const float* x, float* y) {
     return;
   }
   const int64_t c = g.inner;
-  for (int64_t oy = 0; oy < g.out_h; ++oy) {
-    const Span rows = span(oy, g.stride_h, g.pad_top, g.pool_h, g.in_h);
-    for (int64_t ox = 0; ox < g.out_w; ++ox) {
-      const Span cols = span(ox, g.stride_w, g.pad_left, g.pool_w, g.in_w);
-      float* out = y + (oy * g.out_w + ox) * c;
-      std::fill(out, out + c, 0.f);
-      for (int64_t iy = rows.lo; iy < rows.hi; ++iy)
-        for (int64_t ix = cols.lo; ix < cols.hi; ++ix) {
-          const float* px = x + (iy * g.in_w + ix) * c;
-          for (int64_t i = 0; i < c; ++i) out[i] += px[i];
-        }
-      const int64_t count = (rows.hi - rows.lo) * (cols.hi - cols.lo);
-      const float scale = count > 0 ? 1.f / float(count) : 0.f;
-      for (int64_t i = 0; i < c; ++i) out[i] *= scale;
-    }
-  }
+  for_each_window(g, [&](int64_t at, Span rows, Span cols) {
+    float* out = y + at;
+    std::fill(out, out + c, 0.f);
+    for_each_pixel(g, rows, cols, [&](int64_t p) { add_scaled(out, x + p, 1.f, c); });
+    const int64_t count = pixels(rows, cols);
+    const float scale = count > 0 ? 1.f / float(count) : 0.f;
+    for (int64_t i = 0; i < c; ++i) out[i] *= scale;
+  });
 }
 
 void avg_backward_slice(const PoolGeometry& g, const float* dy, float* dx) {
@@ -74,25 +96,16 @@ void avg_backward_slice(const PoolGeometry& g, const float* dy, float* dx) {
   }
   const int64_t c = g.inner;
   std::fill(dx, dx + in_size(g), 0.f);
-  for (int64_t oy = 0; oy < g.out_h; ++oy) {
-    const Span rows = span(oy, g.stride_h, g.pad_top, g.pool_h, g.in_h);
-    for (int64_t ox = 0; ox < g.out_w; ++ox) {
-      const Span cols = span(ox, g.stride_w, g.pad_left, g.pool_w, g.in_w);
-      const int64_t count = (rows.hi - rows.lo) * (cols.hi - cols.lo);
-      if (count == 0) continue;
-      const float scale = 1.f / float(count);
-      const float* d = dy + (oy * g.out_w + ox) * c;
-      for (int64_t iy = rows.lo; iy < rows.hi; ++iy)
-        for (int64_t ix = cols.lo; ix < cols.hi; ++ix) {
-          float* px = dx + (iy * g.in_w + ix) * c;
-          for (int64_t i = 0; i < c; ++i) px[i] += scale * d[i];
-        }
-    }
-  }
+  for_each_window(g, [&](int64_t at, Span rows, Span cols) {
+    const int64_t count = pixels(rows, cols);
+    if (count == 0) return;
+    const float scale = 1.f / float(count);
+    const float* d = dy + at;
+    for_each_pixel(g, rows, cols, [&](int64_t p) { add_scaled(dx + p, d, scale, c); });
+  });
 }
 
-// The pixels equal to their window's maximum take what is left of its gradient. (The
-// pointers never overlap; saying so lets the compiler vectorise.)
+// The pixels equal to their window's maximum take what is left of its gradient.
 inline void hand_over(const float* __restrict x, const float* __restrict best, float* __restrict left,
                       float* __restrict dx, int64_t c) {
   for (int64_t i = 0; i < c; ++i) {
@@ -102,24 +115,13 @@ inline void hand_over(const float* __restrict x, const float* __restrict best, f
   }
 }
 
-inline void take_max(float* __restrict out, const float* __restrict x, int64_t c) {
-  for (int64_t i = 0; i < c; ++i) out[i] = std::max(out[i], x[i]);
-}
-
 void max_forward_slice(const PoolGeometry& g, const float* x, float* y) {
   const int64_t c = g.inner;
-  for (int64_t oy = 0; oy < g.out_h; ++oy) {
-    const Span rows = span(oy, g.stride_h, g.pad_top, g.pool_h, g.in_h);
-    for (int64_t ox = 0; ox < g.out_w; ++ox) {
-      const Span cols = span(ox, g.stride_w, g.pad_left, g.pool_w, g.in_w);
-      float* out = y + (oy * g.out_w + ox) * c;
-      std::fill(out, out + c, -std::numeric_limits<float>::infinity());
-      for (int64_t iy = rows.lo; iy < rows.hi; ++iy)
-        for (int64_t ix = cols.lo; ix < cols.hi; ++ix) {
-          take_max(out, x + (iy * g.in_w + ix) * c, c);
-        }
-    }
-  }
+  for_each_window(g, [&](int64_t at, Span rows, Span cols) {
+    float* out = y + at;
+    std::fill(out, out + c, -std::numeric_limits<float>::infinity());
+    for_each_pixel(g, rows, cols, [&](int64_t p) { take_max(out, x + p, c); });
+  });
 }
 
 // Each window's gradient goes to the first pixel (in row order) equal to its maximum: the
@@ -129,20 +131,10 @@ void max_backward_slice(const PoolGeometry& g, const float* x, const float* y, c
                         float* left) {
   const int64_t c = g.inner;
   std::fill(dx, dx + in_size(g), 0.f);
-  for (int64_t oy = 0; oy < g.out_h; ++oy) {
-    const Span rows = span(oy, g.stride_h, g.pad_top, g.pool_h, g.in_h);
-    for (int64_t ox = 0; ox < g.out_w; ++ox) {
-      const Span cols = span(ox, g.stride_w, g.pad_left, g.pool_w, g.in_w);
-      const int64_t at = (oy * g.out_w + ox) * c;
-      const float* best = y + at;
-      std::copy(dy + at, dy + at + c, left);  // the gradient not yet handed to a pixel
-      for (int64_t iy = rows.lo; iy < rows.hi; ++iy)
-        for (int64_t ix = cols.lo; ix < cols.hi; ++ix) {
-          const int64_t p = (iy * g.in_w + ix) * c;
-          hand_over(x + p, best, left, dx + p, c);
-        }
-    }
-  }
+  for_each_window(g, [&](int64_t at, Span rows, Span cols) {
+    std::copy(dy + at, dy + at + c, left);  // the gradient not yet handed to a pixel
+    for_each_pixel(g, rows, cols, [&](int64_t p) { hand_over(x + p, y + at, left, dx + p, c); });
+  });
 }
 
 }  // namespace
