@@ -147,6 +147,7 @@ class Pool2d : public Node {
   }
 
   void forward(ExecContext& ctx) override {
+    if (own_) ctx.stream.wait();  // the input's producer has finished
     if (!own_)
       fwd_.execute(ctx.stream, fwd_args_);
     else if (algorithm_ == dnnl::algorithm::pooling_max)
@@ -157,6 +158,7 @@ class Pool2d : public Node {
 
   void backward(ExecContext& ctx) override {
     if (!b_.output_grad || !in_grad(0)) return;
+    if (own_) ctx.stream.wait();
     if (!own_)
       bwd_.execute(ctx.stream, bwd_args_);
     else if (algorithm_ == dnnl::algorithm::pooling_max)
