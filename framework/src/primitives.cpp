@@ -12,7 +12,7 @@ void log_primitive(bool verbose, const std::string& what, const dnnl::primitive_
 void log_implementation(bool verbose, const std::string& what, const std::string& impl) {
   if (!verbose) return;
   std::fprintf(stderr, "[graphrun] %-40s %s%s\n", what.c_str(), impl.c_str(),
-               impl.rfind("ref", 0) == 0 ? "   <-- reference kernel (slow)" : "");
+               is_reference(impl) ? "   <-- reference kernel (slow)" : "");
 }
 
 // Element-wise, so any layout is run as one flat array (a blocked layout's zero padding

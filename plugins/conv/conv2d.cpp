@@ -30,7 +30,7 @@ struct Passes {
   bool fused = false;                            // activation applied as a post-op
 
   bool any_ref() const {
-    return is_ref(fwd) || (bwd_data && is_ref(bwd_data)) || (bwd_weights && is_ref(bwd_weights));
+    return is_reference(fwd) || (bwd_data && is_reference(bwd_data)) || (bwd_weights && is_reference(bwd_weights));
   }
 };
 

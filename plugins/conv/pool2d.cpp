@@ -109,7 +109,7 @@ class Pool2d : public Node {
       } catch (const dnnl::error&) {
         continue;  // not implemented for this layout
       }
-      const bool ref = is_ref(fwd) || (bwd && is_ref(bwd));
+      const bool ref = is_reference(fwd) || (bwd && is_reference(bwd));
       if (!chosen_fwd || !ref) {
         chosen_fwd = fwd;
         chosen_bwd = bwd;
@@ -147,10 +147,12 @@ class Pool2d : public Node {
   }
 
   void forward(ExecContext& ctx) override {
-    if (own_) ctx.stream.wait();  // the input's producer has finished
-    if (!own_)
+    if (!own_) {
       fwd_.execute(ctx.stream, fwd_args_);
-    else if (algorithm_ == dnnl::algorithm::pooling_max)
+      return;
+    }
+    ctx.stream.wait();  // the input's producer has finished
+    if (algorithm_ == dnnl::algorithm::pooling_max)
       max_pool_forward(geometry_, in(0).data(), out().data());
     else
       avg_pool_forward(geometry_, in(0).data(), out().data());
@@ -158,10 +160,12 @@ class Pool2d : public Node {
 
   void backward(ExecContext& ctx) override {
     if (!b_.output_grad || !in_grad(0)) return;
-    if (own_) ctx.stream.wait();
-    if (!own_)
+    if (!own_) {
       bwd_.execute(ctx.stream, bwd_args_);
-    else if (algorithm_ == dnnl::algorithm::pooling_max)
+      return;
+    }
+    ctx.stream.wait();
+    if (algorithm_ == dnnl::algorithm::pooling_max)
       max_pool_backward(geometry_, in(0).data(), out().data(), out_grad().data(), in_grad(0)->data());
     else
       avg_pool_backward(geometry_, out_grad().data(), in_grad(0)->data());

@@ -43,8 +43,6 @@ dnnl::softmax_forward::primitive_desc softmax_fwd_pd(const dnnl::memory::desc& d
   return dnnl::softmax_forward::primitive_desc(d, engine);
 }
 
-bool is_reference(const std::string& impl) { return impl.rfind("ref", 0) == 0; }
-
 // Softmax backward along the last axis of a dense row-major tensor, from its output y:
 // dx = y * (dy - sum(dy * y)) per row.
 std::function<void(const ArgMap&)> softmax_backward_loop(const dnnl::memory::desc& data) {
@@ -96,7 +94,7 @@ Planned plan_function_backward(Function f, const dnnl::memory::desc& data, int a
   if (f == Function::softmax) {
     dnnl::softmax_backward::desc d(data, data, axis);
     dnnl::softmax_backward::primitive_desc pd(d, engine, softmax_fwd_pd(data, axis, engine));
-    if (is_reference(impl_name(pd)) && plain_along_last_axis(data, axis)) {
+    if (is_reference(pd) && plain_along_last_axis(data, axis)) {
       log_implementation(verbose, what, "graphrun:softmax_backward");
       return {dnnl::primitive(), "graphrun:softmax_backward", softmax_backward_loop(data)};
     }

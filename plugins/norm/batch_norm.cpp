@@ -36,7 +36,6 @@ using flags = dnnl::normalization_flags;
 using bn_fwd = dnnl::batch_normalization_forward;
 using bn_bwd = dnnl::batch_normalization_backward;
 
-bool is_ref(const dnnl::primitive_desc_base& pd) { return std::string(pd.impl_info_str()).rfind("ref", 0) == 0; }
 
 class BatchNorm : public Node {
  public:
@@ -398,8 +397,8 @@ class BatchNorm : public Node {
   }
 
   bool any_ref() const {
-    return is_ref(fwd_train_pd_) || is_ref(fwd_eval_pd_) || (bwd_train_pd_ && is_ref(bwd_train_pd_)) ||
-           (bwd_eval_pd_ && is_ref(bwd_eval_pd_));
+    return is_reference(fwd_train_pd_) || is_reference(fwd_eval_pd_) || (bwd_train_pd_ && is_reference(bwd_train_pd_)) ||
+           (bwd_eval_pd_ && is_reference(bwd_eval_pd_));
   }
 
   double momentum_, epsilon_;

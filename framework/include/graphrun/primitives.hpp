@@ -17,6 +17,10 @@ inline dnnl::memory::dims to_dims(const Shape& s) { return dnnl::memory::dims(s.
 // "jit:avx512_core", "ref:any", ... for logs; a "ref" implementation on a hot path is a bug.
 inline std::string impl_name(const dnnl::primitive_desc_base& pd) { return pd.impl_info_str(); }
 
+// True for oneDNN's reference kernels, 100-1000x slower than its jit ones.
+inline bool is_reference(const std::string& impl) { return impl.rfind("ref", 0) == 0; }
+inline bool is_reference(const dnnl::primitive_desc_base& pd) { return is_reference(impl_name(pd)); }
+
 // Logs `op: pass -> implementation` to stderr when verbose is on.
 void log_primitive(bool verbose, const std::string& what, const dnnl::primitive_desc_base& pd);
 // The same for a pass a plugin computes itself (implementation named by the plugin).
