@@ -3,6 +3,7 @@
 #include "affine_fold.hpp"
 #include "layout.hpp"
 #include "single_channel.hpp"
+#include "winograd.hpp"
 #include "window.hpp"
 
 #include <graphrun/error.hpp>
@@ -135,8 +136,18 @@ class Conv2d : public Node {
       ctx.absorbed_next = true;
     }
 
+    // Winograd without oneDNN's (AVX-512 only): graphrun's own, on channels-last data.
+    own_winograd_ = !own_ && winograd() && own_winograd_fits() && !onednn_winograd(src_dims, dst_dims, eng);
+    if (own_winograd_)
+      winograd_ = Winograd3x3({ctx.batch, in_[0], filters_, in_[1], in_[2], wh_.out, ww_.out, wh_.pad_l, ww_.pad_l});
+
     std::optional<Passes> chosen;
-    if (own_) {
+    if (own_winograd_) {
+      chosen = Passes{};
+      chosen->src = tagged(src_dims, tag::nhwc);
+      chosen->dst = tagged(dst_dims, tag::nhwc);
+      chosen->fused = act() == "relu";  // applied at the store
+    } else if (own_) {
       chosen = Passes{};
       chosen->src = tagged(src_dims, tag::nchw);
       chosen->dst = tagged(dst_dims, tag::nchw);
@@ -149,7 +160,7 @@ class Conv2d : public Node {
     std::vector<bool> algorithms{false};
     if (winograd()) algorithms = algorithm_ == "winograd" ? std::vector<bool>{true} : std::vector<bool>{true, false};
     for (auto [s, d] : order) {
-      if (own_) break;
+      if (own_ || own_winograd_) break;
       for (bool wino : algorithms) {
         std::optional<Passes> p =
             try_layout(tagged(src_dims, s), tagged(dst_dims, d), dnnl_data, need_weights, wino, eng);
@@ -160,11 +171,12 @@ class Conv2d : public Node {
       if (chosen && !chosen->any_ref()) break;
     }
     if (!chosen && algorithm_ == "winograd")
-      throw Error("conv2d: oneDNN offers no Winograd convolution for input " + to_string(in_) +
-                  " on this machine (its Winograd kernels need AVX-512); use algorithm: auto or direct");
+      throw Error("conv2d: no Winograd convolution for input " + to_string(in_) +
+                  " on this machine (graphrun's needs a 3x3 kernel at stride 1, oneDNN's AVX-512); use "
+                  "algorithm: auto or direct");
     if (!chosen) throw Error("conv2d: oneDNN offers no convolution for input " + to_string(in_));
     // The direct data gradient writes a plain single-channel image (nchw and nhwc alike).
-    direct_data_ = single_channel &&
+    direct_data_ = single_channel && !own_winograd_ &&
                    (chosen->src == tagged(src_dims, tag::nchw) || chosen->src == tagged(src_dims, tag::nhwc));
     if (single_channel && !direct_data_) {
       std::optional<Passes> with_data = try_layout(chosen->src, chosen->dst, true, need_weights, false, eng);
@@ -182,7 +194,13 @@ class Conv2d : public Node {
 
     w_fwd_ = {};
     fwd_ = {};
-    if (own_) {
+    if (own_winograd_) {
+      for (auto [pass, runs] : {std::pair{"forward", true}, {"backward data", need_data}, {"backward weights", need_weights}})
+        if (runs) {
+          log_implementation(ctx.verbose, std::string("conv2d: ") + pass, kWinogradImpl);
+          impls_.push_back(kWinogradImpl);
+        }
+    } else if (own_) {
       log_implementation(ctx.verbose, "conv2d: forward", "graphrun:single_channel");
       impls_.push_back("graphrun:single_channel");
     } else {
@@ -263,9 +281,9 @@ class Conv2d : public Node {
 
   void bind(const Bindings& b) override {
     b_ = b;
-    if (b.input_grads.at(0) && !bwd_data_ && !direct_data_)
+    if (b.input_grads.at(0) && !bwd_data_ && !direct_data_ && !own_winograd_)
       throw Error("conv2d: an input gradient is bound but was not planned");
-    if (!b.param_grads.empty() && b.param_grads[0] && !bwd_weights_ && !own_weights_)
+    if (!b.param_grads.empty() && b.param_grads[0] && !bwd_weights_ && !own_weights_ && !own_winograd_)
       throw Error("conv2d: parameter gradients are bound but were not planned");
     memory src = in(0).memory(), dst = out().memory();
     memory kernel = param(0).memory();
@@ -295,7 +313,13 @@ class Conv2d : public Node {
 
   void forward(ExecContext& ctx) override {
     stage_forward_weights(ctx.stream);
-    if (own_) {
+    if (own_winograd_) {
+      ctx.stream.wait();  // the input's producer has finished
+      winograd_.transform_weights(next_ ? static_cast<const float*>(folded_w_.get_data_handle()) : param(0).data());
+      const float* bias = next_ ? static_cast<const float*>(folded_b_.get_data_handle())
+                                : use_bias_ ? param(1).data() : nullptr;
+      winograd_.forward(in(0).data(), bias, act() == "relu", out().data());
+    } else if (own_) {
       ctx.stream.wait();  // the input's producer has finished
       const float* w = next_ ? static_cast<const float*>(folded_w_.get_data_handle()) : param(0).data();
       const float* bias = next_ ? static_cast<const float*>(folded_b_.get_data_handle())
@@ -314,6 +338,13 @@ class Conv2d : public Node {
     const bool want_weights = !b_.param_grads.empty() && param_grad(0) != nullptr;
     if (!want_data && !want_weights) return;
     if (act_bwd_) act_bwd_.execute(ctx.stream, act_bwd_args_);
+    if (own_winograd_) {
+      ctx.stream.wait();
+      winograd_.backward(in(0).data(), static_cast<const float*>(dz_for_data_.get_data_handle()),
+                         want_data ? in_grad(0)->data() : nullptr, want_weights ? param_grad(0)->data() : nullptr,
+                         want_weights && use_bias_ ? param_grad(1)->data() : nullptr);
+      return;
+    }
     if (want_data && direct_data_) {
       if (dz_to_plain_) dz_to_plain_.execute(ctx.stream, dz_plain_args_);
       ctx.stream.wait();
@@ -381,6 +412,19 @@ class Conv2d : public Node {
     if (algorithm_ != "auto") return algorithm_ == "winograd";
     return kernel_ == std::vector<int64_t>{3, 3} && strides_ == std::vector<int64_t>{1, 1} && in_[0] >= 16 &&
            filters_ >= 16;
+  }
+
+  // graphrun's Winograd (winograd.hpp) covers 3x3 kernels at stride 1.
+  bool own_winograd_fits() const {
+    return kernel_ == std::vector<int64_t>{3, 3} && strides_ == std::vector<int64_t>{1, 1} && layout_ != "nchw" &&
+           layout_ != "blocked";
+  }
+
+  // Whether oneDNN has Winograd kernels for this layer here (it has them for AVX-512).
+  bool onednn_winograd(const memory::dims& src_dims, const memory::dims& dst_dims, const dnnl::engine& eng) const {
+    return try_layout(memory::desc(src_dims, memory::data_type::f32, tag::any),
+                      memory::desc(dst_dims, memory::data_type::f32, tag::any), false, false, true, eng)
+        .has_value();
   }
 
   // Only relu is fused: tanh/sigmoid post-ops were never faster than a separate in-place
@@ -475,6 +519,9 @@ class Conv2d : public Node {
   bool own_ = false;          // forward computed here too (single_channel.hpp)
   bool own_weights_ = false;  // and the weight gradient
   Scratch forward_scratch_, data_scratch_, weight_scratch_;
+  bool own_winograd_ = false;  // every pass by winograd_
+  Winograd3x3 winograd_;
+  static constexpr const char* kWinogradImpl = "graphrun:winograd_f2x2";
   // Up to this many filters the forward and weight gradient of a one-channel input are
   // computed here; beyond, oneDNN's blocked kernels fill their vectors with filters.
   static constexpr int64_t kOwnFilters = 8;

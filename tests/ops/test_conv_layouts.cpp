@@ -126,11 +126,20 @@ TEST_CASE("conv2d: few channels run nhwc, a blocked 4-channel input is asked for
 
 TEST_CASE("conv2d: many channels keep blocked activations between layers") {
   const tag blocked = testing::native_blocked_tag();
-  Planned p = plan("conv2d", conv("32", "3", "relu"), {16, 10, 10}, 4, blocked);
+  // (A 3x3 kernel is Winograd: channels-last on AVX2, see below.)
+  Planned p = plan("conv2d", conv("32", "5", "relu"), {16, 10, 10}, 4, blocked);
   INFO(joined(p.impls));
   CHECK(p.input == layout({4, 16, 10, 10}, blocked));
   CHECK(p.output.data.format_desc.blocking.inner_nblks == 1);  // blocked over channels
   CHECK_FALSE(has_ref(p.impls));
+  if (!testing::has_avx512_core()) {
+    Planned w = plan("conv2d", conv("32", "3", "relu"), {16, 10, 10}, 4, blocked);
+    INFO(joined(w.impls));
+    CHECK(w.input == layout({4, 16, 10, 10}, tag::nhwc));
+    CHECK(w.output == layout({4, 32, 8, 8}, tag::nhwc));
+    CHECK(std::count(w.impls.begin(), w.impls.end(), "graphrun:winograd_f2x2") == 3);  // + relu backward
+    CHECK_FALSE(has_ref(w.impls));
+  }
   // A first layer with many filters reads the plain image as it comes and writes blocked
   // output (AVX-512) or nhwc (AVX2, whose kernels for this layer have no blocked output).
   Planned k = plan("conv2d", conv("64", "10", "relu"), {1, 105, 105}, 2, tag::nchw, false);
