@@ -105,14 +105,32 @@ void avg_backward_slice(const PoolGeometry& g, const float* dy, float* dx) {
   });
 }
 
-// The pixels equal to their window's maximum take what is left of its gradient.
+// The pixels equal to their window's maximum take what is left of its gradient; added to
+// dx where windows overlap, stored where each pixel has one window.
+template <bool Add>
 inline void hand_over(const float* __restrict x, const float* __restrict best, float* __restrict left,
                       float* __restrict dx, int64_t c) {
   for (int64_t i = 0; i < c; ++i) {
     const float take = float(x[i] == best[i]) * left[i];  // arithmetic, not a branch
-    dx[i] += take;
+    dx[i] = Add ? dx[i] + take : take;
     left[i] -= take;
   }
+}
+
+// Windows side by side (stride = pool, no padding): every pixel lies in one window at
+// most, so dx is written once instead of cleared and then added to (R1's pools: a third
+// of the memory traffic of its largest pooling pass).
+bool side_by_side(const PoolGeometry& g) {
+  return g.stride_h == g.pool_h && g.stride_w == g.pool_w && g.pad_top == 0 && g.pad_left == 0 &&
+         g.out_h * g.stride_h <= g.in_h && g.out_w * g.stride_w <= g.in_w;
+}
+
+// Clears the pixels no window covers: the rows and columns past the last window.
+void clear_uncovered(const PoolGeometry& g, float* dx) {
+  const int64_t rows = g.out_h * g.stride_h, cols = g.out_w * g.stride_w, c = g.inner;
+  for (int64_t iy = 0; iy < rows; ++iy)
+    std::fill(dx + (iy * g.in_w + cols) * c, dx + (iy + 1) * g.in_w * c, 0.f);
+  std::fill(dx + rows * g.in_w * c, dx + in_size(g), 0.f);
 }
 
 void max_forward_slice(const PoolGeometry& g, const float* x, float* y) {
@@ -130,10 +148,19 @@ void max_forward_slice(const PoolGeometry& g, const float* x, float* y) {
 void max_backward_slice(const PoolGeometry& g, const float* x, const float* y, const float* dy, float* dx,
                         float* left) {
   const int64_t c = g.inner;
-  std::fill(dx, dx + in_size(g), 0.f);
+  const bool once = side_by_side(g);
+  if (once)
+    clear_uncovered(g, dx);
+  else
+    std::fill(dx, dx + in_size(g), 0.f);
   for_each_window(g, [&](int64_t at, Span rows, Span cols) {
     std::copy(dy + at, dy + at + c, left);  // the gradient not yet handed to a pixel
-    for_each_pixel(g, rows, cols, [&](int64_t p) { hand_over(x + p, y + at, left, dx + p, c); });
+    for_each_pixel(g, rows, cols, [&](int64_t p) {
+      if (once)
+        hand_over<false>(x + p, y + at, left, dx + p, c);
+      else
+        hand_over<true>(x + p, y + at, left, dx + p, c);
+    });
   });
 }
 
