@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 namespace graphrun::conv {
@@ -111,7 +112,7 @@ template <bool Add>
 inline void hand_over(const float* __restrict x, const float* __restrict best, float* __restrict left,
                       float* __restrict dx, int64_t c) {
   for (int64_t i = 0; i < c; ++i) {
-    const float take = float(x[i] == best[i]) * left[i];  // arithmetic, not a branch
+    const float take = x[i] == best[i] ? left[i] : 0.f;  // a blend, not a branch
     dx[i] = Add ? dx[i] + take : take;
     left[i] -= take;
   }
@@ -133,7 +134,67 @@ void clear_uncovered(const PoolGeometry& g, float* dx) {
   std::fill(dx + rows * g.in_w * c, dx + in_size(g), 0.f);
 }
 
+// 2x2 windows at stride 2 without padding in any layout (every reference graph's pools):
+// the four pixels of a window are read at fixed offsets, channel by channel, in loops the
+// compiler vectorises; C is the channels per pixel when known at compile time (0: g.inner).
+// The general window loop spent 2.2 ms per R1 matcher step on its first pool (nChw8c).
+bool tiles_2x2(const PoolGeometry& g) {
+  return g.pool_h == 2 && g.pool_w == 2 && g.stride_h == 2 && g.stride_w == 2 && g.pad_top == 0 &&
+         g.pad_left == 0 && 2 * g.out_h <= g.in_h && 2 * g.out_w <= g.in_w;
+}
+
+template <int C>
+void max_forward_2x2(const PoolGeometry& g, const float* __restrict x, float* __restrict y) {
+  const int64_t c = C ? C : g.inner, row = g.in_w * c;
+  for (int64_t oy = 0; oy < g.out_h; ++oy) {
+    const float* r0 = x + 2 * oy * row;
+    const float* r1 = r0 + row;
+    float* out = y + oy * g.out_w * c;
+    for (int64_t ox = 0; ox < g.out_w; ++ox) {
+      const float* a = r0 + 2 * ox * c;
+      const float* b = r1 + 2 * ox * c;
+      for (int64_t k = 0; k < c; ++k) out[ox * c + k] = std::max(std::max(a[k], a[c + k]), std::max(b[k], b[c + k]));
+    }
+  }
+}
+
+// The same hand-over as hand_over<false>, with the window's four pixels in registers.
+template <int C>
+void max_backward_2x2(const PoolGeometry& g, const float* __restrict x, const float* __restrict y,
+                      const float* __restrict dy, float* __restrict dx) {
+  const int64_t c = C ? C : g.inner, row = g.in_w * c;
+  for (int64_t oy = 0; oy < g.out_h; ++oy)
+    for (int64_t ox = 0; ox < g.out_w; ++ox) {
+      const int64_t at = (oy * g.out_w + ox) * c, p = 2 * oy * row + 2 * ox * c;
+      const float *x0 = x + p, *x1 = x0 + c, *x2 = x0 + row, *x3 = x2 + c, *best = y + at, *d = dy + at;
+      float *dx0 = dx + p, *dx1 = dx0 + c, *dx2 = dx0 + row, *dx3 = dx2 + c;
+#pragma omp simd
+      for (int64_t k = 0; k < c; ++k) {
+        const float b = best[k], g0 = d[k];
+        const float t0 = x0[k] == b ? g0 : 0.f, g1 = g0 - t0;
+        const float t1 = x1[k] == b ? g1 : 0.f, g2 = g1 - t1;
+        const float t2 = x2[k] == b ? g2 : 0.f, g3 = g2 - t2;
+        dx0[k] = t0;
+        dx1[k] = t1;
+        dx2[k] = t2;
+        dx3[k] = x3[k] == b ? g3 : 0.f;
+      }
+    }
+}
+
+template <class Run>
+void by_channels(int64_t inner, Run run) {
+  switch (inner) {
+    case 1: return run(std::integral_constant<int, 1>());
+    case 8: return run(std::integral_constant<int, 8>());
+    case 16: return run(std::integral_constant<int, 16>());
+    default: return run(std::integral_constant<int, 0>());
+  }
+}
+
 void max_forward_slice(const PoolGeometry& g, const float* x, float* y) {
+  if (tiles_2x2(g))
+    return by_channels(g.inner, [&](auto c) { max_forward_2x2<decltype(c)::value>(g, x, y); });
   const int64_t c = g.inner;
   for_each_window(g, [&](int64_t at, Span rows, Span cols) {
     float* out = y + at;
@@ -147,6 +208,10 @@ void max_forward_slice(const PoolGeometry& g, const float* x, float* y) {
 // recording indices keeps every operation on floats, which vectorises.
 void max_backward_slice(const PoolGeometry& g, const float* x, const float* y, const float* dy, float* dx,
                         float* left) {
+  if (tiles_2x2(g)) {
+    clear_uncovered(g, dx);
+    return by_channels(g.inner, [&](auto c) { max_backward_2x2<decltype(c)::value>(g, x, y, dy, dx); });
+  }
   const int64_t c = g.inner;
   const bool once = side_by_side(g);
   if (once)
