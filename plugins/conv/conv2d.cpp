@@ -124,6 +124,9 @@ class Conv2d : public Node {
     const bool dnnl_data = need_data && !single_channel;
     own_ = in_[0] == 1 && filters_ <= kOwnFilters && layout_ == "auto" && algorithm_ != "winograd" &&
            supports_direct(geometry_);
+    // More filters (a multiple of the vector width): the same, written channel-blocked.
+    const int64_t block = blocked_filters(geometry_);
+    own_blocked_ = !own_ && in_[0] == 1 && layout_ == "auto" && algorithm_ != "winograd" && block > 0;
     weights_fixed_ = !need_weights;
     // A following batch_norm at inference is folded into the kernel and bias (its relu
     // becomes this node's); only after a linear output.
@@ -137,7 +140,7 @@ class Conv2d : public Node {
     }
 
     // Winograd without oneDNN's (AVX-512 only): graphrun's own, on channels-last data.
-    own_winograd_ = !own_ && winograd() && own_winograd_fits() && !onednn_winograd(src_dims, dst_dims, eng);
+    own_winograd_ = !own_ && !own_blocked_ && winograd() && own_winograd_fits() && !onednn_winograd(src_dims, dst_dims, eng);
     if (own_winograd_)
       winograd_ = Winograd3x3({ctx.batch, in_[0], filters_, in_[1], in_[2], wh_.out, ww_.out, wh_.pad_l, ww_.pad_l});
 
@@ -146,6 +149,11 @@ class Conv2d : public Node {
       chosen = Passes{};
       chosen->src = tagged(src_dims, tag::nhwc);
       chosen->dst = tagged(dst_dims, tag::nhwc);
+      chosen->fused = act() == "relu";  // applied at the store
+    } else if (own_blocked_) {
+      chosen = Passes{};
+      chosen->src = tagged(src_dims, tag::nchw);
+      chosen->dst = tagged(dst_dims, block == 16 ? tag::nChw16c : tag::nChw8c);
       chosen->fused = act() == "relu";  // applied at the store
     } else if (own_) {
       chosen = Passes{};
@@ -160,7 +168,7 @@ class Conv2d : public Node {
     std::vector<bool> algorithms{false};
     if (winograd()) algorithms = algorithm_ == "winograd" ? std::vector<bool>{true} : std::vector<bool>{true, false};
     for (auto [s, d] : order) {
-      if (own_ || own_winograd_) break;
+      if (own_ || own_blocked_ || own_winograd_) break;
       for (bool wino : algorithms) {
         std::optional<Passes> p =
             try_layout(tagged(src_dims, s), tagged(dst_dims, d), dnnl_data, need_weights, wino, eng);
@@ -200,9 +208,9 @@ class Conv2d : public Node {
           log_implementation(ctx.verbose, std::string("conv2d: ") + pass, kWinogradImpl);
           impls_.push_back(kWinogradImpl);
         }
-    } else if (own_) {
-      log_implementation(ctx.verbose, "conv2d: forward", "graphrun:single_channel");
-      impls_.push_back("graphrun:single_channel");
+    } else if (own_ || own_blocked_) {
+      log_implementation(ctx.verbose, "conv2d: forward", own_impl());
+      impls_.push_back(own_impl());
     } else {
       fwd_ = conv_fwd(p.fwd);
       note("forward", p.fwd);
@@ -264,10 +272,10 @@ class Conv2d : public Node {
 
     bwd_weights_ = {};
     dw_ = {};
-    own_weights_ = own_ && need_weights;
+    own_weights_ = (own_ || own_blocked_) && need_weights;
     if (own_weights_) {
-      log_implementation(ctx.verbose, "conv2d: backward weights", "graphrun:single_channel");
-      impls_.push_back("graphrun:single_channel");
+      log_implementation(ctx.verbose, "conv2d: backward weights", own_impl());
+      impls_.push_back(own_impl());
     }
     if (p.bwd_weights) {
       bwd_weights_ = conv_bwd_weights(p.bwd_weights);
@@ -298,6 +306,7 @@ class Conv2d : public Node {
     memory dy = out_grad().memory();
     memory dz = act_bwd_ ? dz_ : dy;
     act_bwd_args_ = {{DNNL_ARG_DST, dst}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_SRC, dz}};
+    dz_ready_ = dz;
     dz_for_data_ = dz_plain_ ? dz_plain_ : dz;
     if (dz_plain_) dz_plain_args_ = {{DNNL_ARG_FROM, dz}, {DNNL_ARG_TO, dz_plain_}};
     if (in_grad(0) && !direct_data_) {
@@ -319,13 +328,16 @@ class Conv2d : public Node {
       const float* bias = next_ ? static_cast<const float*>(folded_b_.get_data_handle())
                                 : use_bias_ ? param(1).data() : nullptr;
       winograd_.forward(in(0).data(), bias, act() == "relu", out().data());
-    } else if (own_) {
+    } else if (own_ || own_blocked_) {
       ctx.stream.wait();  // the input's producer has finished
       const float* w = next_ ? static_cast<const float*>(folded_w_.get_data_handle()) : param(0).data();
       const float* bias = next_ ? static_cast<const float*>(folded_b_.get_data_handle())
                                 : use_bias_ ? param(1).data() : nullptr;
-      single_channel_forward(geometry_, in(0).data(), w, bias, act() == "relu" && !act_fwd_, out().data(),
-                             forward_scratch_);
+      const bool relu = act() == "relu" && !act_fwd_;
+      if (own_blocked_)
+        single_channel_forward_blocked(geometry_, in(0).data(), w, bias, relu, out().data(), forward_scratch_);
+      else
+        single_channel_forward(geometry_, in(0).data(), w, bias, relu, out().data(), forward_scratch_);
     } else {
       fwd_.execute(ctx.stream, fwd_args_);
     }
@@ -357,9 +369,12 @@ class Conv2d : public Node {
     }
     if (want_weights && own_weights_) {
       ctx.stream.wait();
-      single_channel_weight_gradient(geometry_, in(0).data(), static_cast<const float*>(dz_for_data_.get_data_handle()),
-                                     param_grad(0)->data(), use_bias_ ? param_grad(1)->data() : nullptr,
-                                     weight_scratch_);
+      const float* dz = static_cast<const float*>(dz_ready_.get_data_handle());
+      float* db = use_bias_ ? param_grad(1)->data() : nullptr;
+      if (own_blocked_)
+        single_channel_weight_gradient_blocked(geometry_, in(0).data(), dz, param_grad(0)->data(), db, weight_scratch_);
+      else
+        single_channel_weight_gradient(geometry_, in(0).data(), dz, param_grad(0)->data(), db, weight_scratch_);
     } else if (want_weights) {
       bwd_weights_.execute(ctx.stream, bwd_weights_args_);
       if (dw_.copy) dw_.reorder.execute(ctx.stream, dw_.mem, param_grad(0)->memory());
@@ -518,6 +533,8 @@ class Conv2d : public Node {
   bool direct_data_ = false;  // the single-channel data gradient, computed here
   bool own_ = false;          // forward computed here too (single_channel.hpp)
   bool own_weights_ = false;  // and the weight gradient
+  bool own_blocked_ = false;  // the same with many filters, channel-blocked output
+  const char* own_impl() const { return own_blocked_ ? "graphrun:single_channel_blocked" : "graphrun:single_channel"; }
   Scratch forward_scratch_, data_scratch_, weight_scratch_;
   bool own_winograd_ = false;  // every pass by winograd_
   Winograd3x3 winograd_;
@@ -526,6 +543,7 @@ class Conv2d : public Node {
   // computed here; beyond, oneDNN's blocked kernels fill their vectors with filters.
   static constexpr int64_t kOwnFilters = 8;
   ConvGeometry geometry_{};
+  memory dz_ready_;                // the gradient before the activation, in the output's layout
   memory dz_plain_, dz_for_data_;  // dz as nchw for it (a reorder when dz is not)
   dnnl::reorder dz_to_plain_;
   ArgMap fwd_args_, act_fwd_args_, act_bwd_args_, bwd_data_args_, bwd_weights_args_, dz_plain_args_;

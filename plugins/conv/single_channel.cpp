@@ -1,5 +1,7 @@
 #include "single_channel.hpp"
 
+#include "lanes.hpp"
+
 #include <omp.h>
 
 #include <algorithm>
@@ -20,49 +22,7 @@ void valid_range(int64_t size, int64_t out, int64_t k, int64_t stride, int64_t p
 // Stride 1: every L neighbouring inputs of a row are summed in one register, gathering
 // from a zero-bordered copy of the output gradient so that no read needs a bounds test.
 // (Summing in memory instead chains each multiply-add on the previous store.) The kernels
-// are templates over the vector width L and compiled three times: 16 lanes for AVX-512,
-// 8 for AVX2 + FMA, 4 for baseline x86-64; the first call picks what the machine has. (A
-// vector wider than the machine's registers is split through the stack: 16-lane vectors
-// under AVX2 ran R4's data gradient at 2.5 GFLOP/s.) Buffers are padded to whole rows of
-// kPad floats, a multiple of every L.
-constexpr int64_t kPad = 16;
-
-template <int L>
-struct VectorOf;
-template <>
-struct VectorOf<16> {
-  typedef float type __attribute__((vector_size(64)));  // GCC/Clang vectors
-};
-template <>
-struct VectorOf<8> {
-  typedef float type __attribute__((vector_size(32)));
-};
-template <>
-struct VectorOf<4> {
-  typedef float type __attribute__((vector_size(16)));
-};
-
-template <int L>
-using Lanes = typename VectorOf<L>::type;
-
-template <int L>
-inline __attribute__((always_inline)) void load(Lanes<L>& v, const float* p) {
-  std::memcpy(&v, p, sizeof v);
-}
-
-template <int L>
-inline __attribute__((always_inline)) float sum_lanes(const Lanes<L>& v) {
-  float s = 0;
-  for (int i = 0; i < L; ++i) s += v[i];
-  return s;
-}
-
-// Whole L-vectors covering n floats.
-template <int L>
-constexpr int64_t vectors(int64_t n) {
-  return (n + L - 1) / L;
-}
-
+// are templates over the vector width L (lanes.hpp) and compiled three times.
 template <int L, int R>
 inline __attribute__((always_inline)) void gradient_rows(const ConvGeometry& g, const float* w, float* x,
                                                          const float* padded, int64_t rows, int64_t cols,
@@ -129,21 +89,6 @@ void image_gradient_strided(const ConvGeometry& g, const float* dz, const float*
       }
     }
   }
-}
-
-// Zero-bordered copy of one image for stride-1 windows: xp[r][c] = x[r - pad_top][c -
-// pad_left], with the rows and columns that whole-vector output rows read. Returns the
-// row length.
-int64_t pad_image(const ConvGeometry& g, const float* x, std::vector<float>& xp) {
-  const int64_t rows = g.out_h + g.kernel_h - 1, cols = vectors<kPad>(g.out_w) * kPad + g.kernel_w - 1;
-  if (xp.size() != size_t(rows * cols)) xp.assign(size_t(rows * cols), 0.f);  // the border stays zero
-  const int64_t c0 = std::max<int64_t>(0, g.pad_left), c1 = std::min(cols, g.in_w + g.pad_left);
-  for (int64_t r = 0; r < rows && c1 > c0; ++r) {
-    const int64_t iy = r - g.pad_top;
-    if (iy >= 0 && iy < g.in_h)
-      std::memcpy(xp.data() + r * cols + c0, x + iy * g.in_w + (c0 - g.pad_left), size_t(c1 - c0) * sizeof(float));
-  }
-  return cols;
 }
 
 // B filters from o on, for one padded image: each input vector is loaded once for all B.
@@ -286,6 +231,18 @@ const Kernels& kernels() {
 }
 
 }  // namespace
+
+int64_t pad_image(const ConvGeometry& g, const float* x, std::vector<float>& xp) {
+  const int64_t rows = g.out_h + g.kernel_h - 1, cols = vectors<kPad>(g.out_w) * kPad + g.kernel_w - 1;
+  if (xp.size() != size_t(rows * cols)) xp.assign(size_t(rows * cols), 0.f);  // the border stays zero
+  const int64_t c0 = std::max<int64_t>(0, g.pad_left), c1 = std::min(cols, g.in_w + g.pad_left);
+  for (int64_t r = 0; r < rows && c1 > c0; ++r) {
+    const int64_t iy = r - g.pad_top;
+    if (iy >= 0 && iy < g.in_h)
+      std::memcpy(xp.data() + r * cols + c0, x + iy * g.in_w + (c0 - g.pad_left), size_t(c1 - c0) * sizeof(float));
+  }
+  return cols;
+}
 
 void single_channel_data_gradient(const ConvGeometry& g, const float* dz, const float* w, float* dx, Scratch& s) {
   const int64_t in_area = g.in_h * g.in_w, out_size = g.filters * g.out_h * g.out_w;

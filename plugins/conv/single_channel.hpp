@@ -17,6 +17,7 @@ namespace graphrun::conv {
 // sums), so that a step allocates nothing. One per node and pass.
 struct Scratch {
   std::vector<std::vector<float>> images, gradients, sums;
+  std::vector<float> weights;  // regrouped for the kernels
 };
 
 struct ConvGeometry {
@@ -30,6 +31,11 @@ struct ConvGeometry {
 // [filters, 1, kernel_h, kernel_w]. dx is overwritten.
 void single_channel_data_gradient(const ConvGeometry& g, const float* dz, const float* w, float* dx, Scratch& s);
 
+// Zero-bordered copy of one image for stride-1 windows: xp[r][c] = x[r - pad_top][c -
+// pad_left], with the rows and columns that whole-vector (kPad) output rows read. Returns
+// the row length.
+int64_t pad_image(const ConvGeometry& g, const float* x, std::vector<float>& xp);
+
 // Stride 1 only (supports_direct). z = conv(x, w) + bias (bias may be nullptr), then
 // max(z, 0) when relu is set. z is overwritten.
 bool supports_direct(const ConvGeometry& g);
@@ -39,5 +45,15 @@ void single_channel_forward(const ConvGeometry& g, const float* x, const float* 
 // batch; both are overwritten.
 void single_channel_weight_gradient(const ConvGeometry& g, const float* x, const float* dz, float* dw, float* db,
                                     Scratch& s);
+
+// Many filters, written channel-blocked (single_channel_blocked.cpp): z is [batch,
+// filters / L, out_h, out_w, L] for the L that blocked_filters returns (8 with AVX2, 16
+// with AVX-512), or 0 where these kernels do not apply (3x3 kernels at stride 1, filters a
+// multiple of L). Otherwise as single_channel_forward and single_channel_weight_gradient.
+int64_t blocked_filters(const ConvGeometry& g);
+void single_channel_forward_blocked(const ConvGeometry& g, const float* x, const float* w, const float* bias,
+                                    bool relu, float* z, Scratch& s);
+void single_channel_weight_gradient_blocked(const ConvGeometry& g, const float* x, const float* dz, float* dw,
+                                            float* db, Scratch& s);
 
 }  // namespace graphrun::conv

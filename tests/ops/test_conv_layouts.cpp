@@ -118,10 +118,16 @@ TEST_CASE("conv2d: few channels run nhwc, a blocked 4-channel input is asked for
   CHECK(first.input == layout({16, 1, 28, 28}, tag::nchw));
   CHECK(first.output == layout({16, 4, 24, 24}, tag::nchw));
   CHECK(std::count(first.impls.begin(), first.impls.end(), "graphrun:single_channel") == 2);  // fwd, weights
-  // With more filters, oneDNN's blocked kernels: nchw is still taken as it comes.
+  // With more filters (a multiple of the vector width), graphrun's channel-blocked kernels,
+  // in the blocked layout oneDNN's kernels here use: nchw is still taken as it comes.
   Planned wide = plan("conv2d", conv("16", "3", "relu"), {1, 28, 28}, 16, tag::nchw, false);
+  INFO(joined(wide.impls));
   CHECK(wide.input == layout({16, 1, 28, 28}, tag::nchw));
   CHECK_FALSE(has_ref(wide.impls));
+  if (testing::has_avx2()) {
+    CHECK(wide.output == layout({16, 16, 26, 26}, testing::native_blocked_tag()));
+    CHECK(std::count(wide.impls.begin(), wide.impls.end(), "graphrun:single_channel_blocked") == 2);
+  }
 }
 
 TEST_CASE("conv2d: many channels keep blocked activations between layers") {

@@ -11,6 +11,11 @@ inline bool has_avx512_core() {
   return (static_cast<unsigned>(dnnl::get_effective_cpu_isa()) & want) == want;
 }
 
+inline bool has_avx2() {
+  const auto want = static_cast<unsigned>(dnnl::cpu_isa::avx2);
+  return (static_cast<unsigned>(dnnl::get_effective_cpu_isa()) & want) == want;
+}
+
 // The channel-blocked layout oneDNN's convolutions choose here.
 inline dnnl::memory::format_tag native_blocked_tag() {
   return has_avx512_core() ? dnnl::memory::format_tag::nChw16c : dnnl::memory::format_tag::nChw8c;
