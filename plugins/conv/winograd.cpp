@@ -137,6 +137,11 @@ Winograd3x3::Winograd3x3(const WinogradShape& s)
       zeros_(size_t(std::max(s.in_c, s.out_c)), 0.f) {
   images_per_chunk_ = std::clamp<int64_t>(kChunkTiles / tiles_per_image(), 1, std::max<int64_t>(s.batch, 1));
   chunk_tiles_ = images_per_chunk_ * tiles_per_image();
+  // A tile's 16 elements go to 16 matrices, read and written together; a cache line more
+  // between them keeps those rows out of the same cache sets, which strides of whole
+  // kilobytes would put them in.
+  v_stride_ = chunk_tiles_ * s.in_c + 16;
+  m_stride_ = chunk_tiles_ * s.out_c + 16;
 }
 
 Winograd3x3::Buffers& Winograd3x3::buffers(int thread) { return buffers_[size_t(thread)]; }
@@ -167,7 +172,7 @@ void Winograd3x3::input_tiles(const float* image, float* v, int64_t t0) const {
           const bool inside = iy >= 0 && iy < s_.in_h && ix >= 0 && ix < s_.in_w;
           d[4 * r + c] = inside ? image + (iy * s_.in_w + ix) * s_.in_c : zeros_.data();
         }
-      for (int f = 0; f < kTile; ++f) out[f] = v + (f * chunk_tiles_ + t) * s_.in_c;
+      for (int f = 0; f < kTile; ++f) out[f] = v + f * v_stride_ + t * s_.in_c;
       transform_input(d, out, s_.in_c);
     }
 }
@@ -179,7 +184,7 @@ void Winograd3x3::output_tiles(const float* m, const float* bias, bool relu, flo
   for (int64_t ty = 0; ty < tiles_h_; ++ty)
     for (int64_t tx = 0; tx < tiles_w_; ++tx) {
       const int64_t t = t0 + ty * tiles_w_ + tx;
-      for (int f = 0; f < kTile; ++f) in[f] = m + (f * chunk_tiles_ + t) * s_.out_c;
+      for (int f = 0; f < kTile; ++f) in[f] = m + f * m_stride_ + t * s_.out_c;
       for (int r = 0; r < 2; ++r)
         for (int c = 0; c < 2; ++c) {
           const int64_t oy = 2 * ty + r, ox = 2 * tx + c;
@@ -200,7 +205,7 @@ void Winograd3x3::gradient_tiles(const float* image, float* m, float* db, int64_
           const int64_t oy = 2 * ty + r, ox = 2 * tx + c;
           g[2 * r + c] = oy < s_.out_h && ox < s_.out_w ? image + (oy * s_.out_w + ox) * s_.out_c : zeros_.data();
         }
-      for (int f = 0; f < kTile; ++f) out[f] = m + (f * chunk_tiles_ + t) * s_.out_c;
+      for (int f = 0; f < kTile; ++f) out[f] = m + f * m_stride_ + t * s_.out_c;
       transform_gradient(g, out, db, s_.out_c);
     }
 }
@@ -211,7 +216,7 @@ void Winograd3x3::scatter_tiles(const float* v, float* image, int64_t t0, float*
   for (int64_t ty = 0; ty < tiles_h_; ++ty)
     for (int64_t tx = 0; tx < tiles_w_; ++tx) {
       const int64_t t = t0 + ty * tiles_w_ + tx;
-      for (int f = 0; f < kTile; ++f) in[f] = v + (f * chunk_tiles_ + t) * s_.in_c;
+      for (int f = 0; f < kTile; ++f) in[f] = v + f * v_stride_ + t * s_.in_c;
       for (int r = 0; r < 4; ++r)
         for (int c = 0; c < 4; ++c) {
           const int64_t iy = 2 * ty + r - s_.pad_top, ix = 2 * tx + c - s_.pad_left;
@@ -225,11 +230,11 @@ void Winograd3x3::scatter_tiles(const float* v, float* image, int64_t t0, float*
 void Winograd3x3::forward(const float* x, const float* bias, bool relu, float* y) {
   const int64_t chunks = (s_.batch + images_per_chunk_ - 1) / images_per_chunk_;
   const int64_t in_image = s_.in_h * s_.in_w * s_.in_c, out_image = s_.out_h * s_.out_w * s_.out_c;
-  const int64_t tiles = tiles_per_image(), T = chunk_tiles_;
+  const int64_t tiles = tiles_per_image();
   buffers_.resize(std::max(buffers_.size(), size_t(omp_get_max_threads())));
   for (Buffers& b : buffers_) {
-    b.v.resize(size_t(kTile * T * s_.in_c));
-    b.m.resize(size_t(kTile * T * s_.out_c));
+    b.v.resize(size_t(kTile * v_stride_));
+    b.m.resize(size_t(kTile * m_stride_));
     b.sink.resize(size_t(std::max(s_.in_c, s_.out_c)));
   }
   bool failed = false;
@@ -239,8 +244,8 @@ void Winograd3x3::forward(const float* x, const float* bias, bool relu, float* y
     const int64_t n0 = chunk * images_per_chunk_, n = std::min(images_per_chunk_, s_.batch - n0);
     for (int64_t i = 0; i < n; ++i) input_tiles(x + (n0 + i) * in_image, b.v.data(), i * tiles);
     for (int f = 0; f < kTile; ++f)
-      failed = !sgemm('N', 'N', n * tiles, s_.out_c, s_.in_c, b.v.data() + f * T * s_.in_c, s_.in_c,
-                      u_.data() + f * s_.in_c * s_.out_c, s_.out_c, 0.f, b.m.data() + f * T * s_.out_c, s_.out_c) ||
+      failed = !sgemm('N', 'N', n * tiles, s_.out_c, s_.in_c, b.v.data() + f * v_stride_, s_.in_c,
+                      u_.data() + f * s_.in_c * s_.out_c, s_.out_c, 0.f, b.m.data() + f * m_stride_, s_.out_c) ||
                failed;
     for (int64_t i = 0; i < n; ++i)
       output_tiles(b.m.data(), bias, relu, y + (n0 + i) * out_image, i * tiles, b.sink.data());
@@ -251,12 +256,12 @@ void Winograd3x3::forward(const float* x, const float* bias, bool relu, float* y
 void Winograd3x3::backward(const float* x, const float* dy, float* dx, float* dw, float* db) {
   const int64_t chunks = (s_.batch + images_per_chunk_ - 1) / images_per_chunk_;
   const int64_t in_image = s_.in_h * s_.in_w * s_.in_c, out_image = s_.out_h * s_.out_w * s_.out_c;
-  const int64_t tiles = tiles_per_image(), T = chunk_tiles_, ic = s_.in_c, oc = s_.out_c;
+  const int64_t tiles = tiles_per_image(), ic = s_.in_c, oc = s_.out_c;
   const int threads = omp_get_max_threads();
   buffers_.resize(std::max(buffers_.size(), size_t(threads)));
   for (Buffers& b : buffers_) {
-    b.v.resize(size_t(kTile * T * ic));
-    b.m.resize(size_t(kTile * T * oc));
+    b.v.resize(size_t(kTile * v_stride_));
+    b.m.resize(size_t(kTile * m_stride_));
     b.sink.resize(size_t(std::max(ic, oc)));
     b.du.assign(size_t(kTile * ic * oc), 0.f);
     b.db.assign(size_t(oc), 0.f);
@@ -270,14 +275,14 @@ void Winograd3x3::backward(const float* x, const float* dy, float* dx, float* dw
     if (dw) {
       for (int64_t i = 0; i < n; ++i) input_tiles(x + (n0 + i) * in_image, b.v.data(), i * tiles);
       for (int f = 0; f < kTile; ++f)
-        failed = !sgemm('T', 'N', ic, oc, n * tiles, b.v.data() + f * T * ic, ic, b.m.data() + f * T * oc, oc, 1.f,
+        failed = !sgemm('T', 'N', ic, oc, n * tiles, b.v.data() + f * v_stride_, ic, b.m.data() + f * m_stride_, oc, 1.f,
                         b.du.data() + f * ic * oc, oc) ||
                  failed;
     }
     if (dx) {
       for (int f = 0; f < kTile; ++f)
-        failed = !sgemm('N', 'T', n * tiles, ic, oc, b.m.data() + f * T * oc, oc, u_.data() + f * ic * oc, oc, 0.f,
-                        b.v.data() + f * T * ic, ic) ||
+        failed = !sgemm('N', 'T', n * tiles, ic, oc, b.m.data() + f * m_stride_, oc, u_.data() + f * ic * oc, oc, 0.f,
+                        b.v.data() + f * v_stride_, ic) ||
                  failed;
       for (int64_t i = 0; i < n; ++i) {
         float* image = dx + (n0 + i) * in_image;

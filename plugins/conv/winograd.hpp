@@ -47,6 +47,7 @@ class Winograd3x3 {
   WinogradShape s_;
   int64_t tiles_h_ = 0, tiles_w_ = 0;
   int64_t images_per_chunk_ = 1, chunk_tiles_ = 0;  // tiles transformed together
+  int64_t v_stride_ = 0, m_stride_ = 0;              // floats from one tile element's matrix to the next
   std::vector<float> u_;                           // [16][in_c][out_c]
   std::vector<float> zeros_;                       // read outside the image
   std::vector<Buffers> buffers_;                   // per thread
