@@ -143,6 +143,7 @@ class Conv2d : public Node {
     own_winograd_ = !own_ && !own_blocked_ && winograd() && own_winograd_fits() && !onednn_winograd(src_dims, dst_dims, eng);
     if (own_winograd_)
       winograd_ = Winograd3x3({ctx.batch, in_[0], filters_, in_[1], in_[2], wh_.out, ww_.out, wh_.pad_l, ww_.pad_l});
+    winograd_sources_ = {};
 
     std::optional<Passes> chosen;
     if (own_winograd_) {
@@ -324,7 +325,9 @@ class Conv2d : public Node {
     stage_forward_weights(ctx.stream);
     if (own_winograd_) {
       ctx.stream.wait();  // the input's producer has finished
-      winograd_.transform_weights(next_ ? static_cast<const float*>(folded_w_.get_data_handle()) : param(0).data());
+      const float* w = next_ ? static_cast<const float*>(folded_w_.get_data_handle()) : param(0).data();
+      // Fixed weights (a frozen node) are transformed again only when their values change.
+      if (!weights_fixed_ || winograd_sources_.changed({{w, size_t(param(0).size())}})) winograd_.transform_weights(w);
       const float* bias = next_ ? static_cast<const float*>(folded_b_.get_data_handle())
                                 : use_bias_ ? param(1).data() : nullptr;
       winograd_.forward(in(0).data(), bias, act() == "relu", out().data());
@@ -538,6 +541,7 @@ class Conv2d : public Node {
   Scratch forward_scratch_, data_scratch_, weight_scratch_;
   bool own_winograd_ = false;  // every pass by winograd_
   Winograd3x3 winograd_;
+  SourceValues winograd_sources_;  // what winograd_'s weights were last transformed from
   static constexpr const char* kWinogradImpl = "graphrun:winograd_f2x2";
   // Up to this many filters the forward and weight gradient of a one-channel input are
   // computed here; beyond, oneDNN's blocked kernels fill their vectors with filters.
