@@ -206,18 +206,20 @@ TEST_CASE("conv2d: forced Winograd runs every pass on a 3x3 layer, else one clea
 }
 
 // Same inputs, weights and output gradient through Winograd and the direct algorithm:
-// outputs and all gradients agree. Odd output sizes leave half-empty tiles, "same"
-// padding reads outside the image, and 7 images split unevenly into chunks.
+// outputs and all gradients agree. Output sizes that are not whole tiles leave part-empty
+// tiles, "same" padding reads outside the image, and 7 images split unevenly into chunks.
 TEST_CASE("conv2d: Winograd and direct agree in every pass") {
+  for (const Shape& in : {Shape{16, 7, 9}, Shape{16, 5, 6}})
   for (const std::string padding : {"valid", "same"}) {
+    CAPTURE(in);
     CAPTURE(padding);
     NodeHarness::Options o;
     o.batch = 7;
-    o.input_layouts = {layout({7, 16, 7, 9}, tag::nhwc)};
+    o.input_layouts = {layout({7, in[0], in[1], in[2]}, tag::nhwc)};
     auto make = [&](const std::string& algorithm) {
       return NodeHarness(testing::registry(), "conv2d",
                          conv_attrs("24", "3", {{"algorithm", algorithm}, {"padding", padding}, {"activation", "relu"}}),
-                         {{16, 7, 9}}, o);
+                         {in}, o);
     };
     NodeHarness wino = make("winograd"), direct = make("direct");
     for (size_t i = 0; i < 2; ++i) direct.set_param(i, wino.param(i));
