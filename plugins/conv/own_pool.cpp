@@ -41,80 +41,23 @@ inline void for_each_pixel(const PoolGeometry& g, Span rows, Span cols, Visit vi
 
 int64_t pixels(Span rows, Span cols) { return (rows.hi - rows.lo) * (cols.hi - cols.lo); }
 
-// The inner loops over contiguous floats, on pointers that never overlap (saying so lets
-// the compiler vectorise).
-inline void add_scaled(float* __restrict out, const float* __restrict x, float scale, int64_t c) {
-  for (int64_t i = 0; i < c; ++i) out[i] += scale * x[i];
-}
-
-inline void take_max(float* __restrict out, const float* __restrict x, int64_t c) {
-  for (int64_t i = 0; i < c; ++i) out[i] = std::max(out[i], x[i]);
-}
-
-// 2x2 windows at stride 2 without padding on plain planes (R4's pools): straight-line code
-// the compiler vectorises, 5x faster than the general loop.
-bool plain_2x2(const PoolGeometry& g) {
-  return g.inner == 1 && g.pool_h == 2 && g.pool_w == 2 && g.stride_h == 2 && g.stride_w == 2 && g.pad_top == 0 &&
+// 2x2 windows at stride 2 without padding in any layout (every reference graph's pools;
+// plain planes of average pooling take plain_2x2 below):
+// the four pixels of a window are read at fixed offsets, channel by channel, in loops the
+// compiler vectorises; C is the channels per pixel when known at compile time (0: g.inner).
+// The general window loop spent 2.2 ms per R1 matcher step on its first pool (nChw8c).
+bool tiles_2x2(const PoolGeometry& g) {
+  return g.pool_h == 2 && g.pool_w == 2 && g.stride_h == 2 && g.stride_w == 2 && g.pad_top == 0 &&
          g.pad_left == 0 && 2 * g.out_h <= g.in_h && 2 * g.out_w <= g.in_w;
 }
 
-void avg_forward_slice(const PoolGeometry& g, const float* x, float* y) {
-  if (plain_2x2(g)) {
-    for (int64_t oy = 0; oy < g.out_h; ++oy) {
-      const float* r0 = x + 2 * oy * g.in_w;
-      const float* r1 = r0 + g.in_w;
-      float* out = y + oy * g.out_w;
-      for (int64_t ox = 0; ox < g.out_w; ++ox)
-        out[ox] = 0.25f * ((r0[2 * ox] + r0[2 * ox + 1]) + (r1[2 * ox] + r1[2 * ox + 1]));
-    }
-    return;
-  }
-  const int64_t c = g.inner;
-  for_each_window(g, [&](int64_t at, Span rows, Span cols) {
-    float* out = y + at;
-    std::fill(out, out + c, 0.f);
-    for_each_pixel(g, rows, cols, [&](int64_t p) { add_scaled(out, x + p, 1.f, c); });
-    const int64_t count = pixels(rows, cols);
-    const float scale = count > 0 ? 1.f / float(count) : 0.f;
-    for (int64_t i = 0; i < c; ++i) out[i] *= scale;
-  });
-}
-
-void avg_backward_slice(const PoolGeometry& g, const float* dy, float* dx) {
-  if (plain_2x2(g)) {
-    // valid pooling leaves an odd last row or column out of every window
-    if (g.in_h != 2 * g.out_h || g.in_w != 2 * g.out_w) std::fill(dx, dx + in_size(g), 0.f);
-    for (int64_t oy = 0; oy < g.out_h; ++oy) {
-      float* r0 = dx + 2 * oy * g.in_w;
-      float* r1 = r0 + g.in_w;
-      const float* d = dy + oy * g.out_w;
-      for (int64_t ox = 0; ox < g.out_w; ++ox) {
-        const float share = 0.25f * d[ox];
-        r0[2 * ox] = r0[2 * ox + 1] = r1[2 * ox] = r1[2 * ox + 1] = share;
-      }
-    }
-    return;
-  }
-  const int64_t c = g.inner;
-  std::fill(dx, dx + in_size(g), 0.f);
-  for_each_window(g, [&](int64_t at, Span rows, Span cols) {
-    const int64_t count = pixels(rows, cols);
-    if (count == 0) return;
-    const float scale = 1.f / float(count);
-    const float* d = dy + at;
-    for_each_pixel(g, rows, cols, [&](int64_t p) { add_scaled(dx + p, d, scale, c); });
-  });
-}
-
-// The pixels equal to their window's maximum take what is left of its gradient; added to
-// dx where windows overlap, stored where each pixel has one window.
-template <bool Add>
-inline void hand_over(const float* __restrict x, const float* __restrict best, float* __restrict left,
-                      float* __restrict dx, int64_t c) {
-  for (int64_t i = 0; i < c; ++i) {
-    const float take = x[i] == best[i] ? left[i] : 0.f;  // a blend, not a branch
-    dx[i] = Add ? dx[i] + take : take;
-    left[i] -= take;
+template <class Run>
+void by_channels(int64_t inner, Run run) {
+  switch (inner) {
+    case 1: return run(std::integral_constant<int, 1>());
+    case 8: return run(std::integral_constant<int, 8>());
+    case 16: return run(std::integral_constant<int, 16>());
+    default: return run(std::integral_constant<int, 0>());
   }
 }
 
@@ -132,15 +75,6 @@ void clear_uncovered(const PoolGeometry& g, float* dx) {
   for (int64_t iy = 0; iy < rows; ++iy)
     std::fill(dx + (iy * g.in_w + cols) * c, dx + (iy + 1) * g.in_w * c, 0.f);
   std::fill(dx + rows * g.in_w * c, dx + in_size(g), 0.f);
-}
-
-// 2x2 windows at stride 2 without padding in any layout (every reference graph's pools):
-// the four pixels of a window are read at fixed offsets, channel by channel, in loops the
-// compiler vectorises; C is the channels per pixel when known at compile time (0: g.inner).
-// The general window loop spent 2.2 ms per R1 matcher step on its first pool (nChw8c).
-bool tiles_2x2(const PoolGeometry& g) {
-  return g.pool_h == 2 && g.pool_w == 2 && g.stride_h == 2 && g.stride_w == 2 && g.pad_top == 0 &&
-         g.pad_left == 0 && 2 * g.out_h <= g.in_h && 2 * g.out_w <= g.in_w;
 }
 
 template <int C>
@@ -182,13 +116,112 @@ void max_backward_2x2(const PoolGeometry& g, const float* __restrict x, const fl
     }
 }
 
-template <class Run>
-void by_channels(int64_t inner, Run run) {
-  switch (inner) {
-    case 1: return run(std::integral_constant<int, 1>());
-    case 8: return run(std::integral_constant<int, 8>());
-    case 16: return run(std::integral_constant<int, 16>());
-    default: return run(std::integral_constant<int, 0>());
+template <int C>
+void avg_forward_2x2(const PoolGeometry& g, const float* __restrict x, float* __restrict y) {
+  const int64_t c = C ? C : g.inner, row = g.in_w * c;
+  for (int64_t oy = 0; oy < g.out_h; ++oy) {
+    const float* r0 = x + 2 * oy * row;
+    const float* r1 = r0 + row;
+    float* out = y + oy * g.out_w * c;
+    for (int64_t ox = 0; ox < g.out_w; ++ox) {
+      const float* a = r0 + 2 * ox * c;
+      const float* b = r1 + 2 * ox * c;
+      for (int64_t k = 0; k < c; ++k) out[ox * c + k] = 0.25f * ((a[k] + a[c + k]) + (b[k] + b[c + k]));
+    }
+  }
+}
+
+template <int C>
+void avg_backward_2x2(const PoolGeometry& g, const float* __restrict dy, float* __restrict dx) {
+  const int64_t c = C ? C : g.inner, row = g.in_w * c;
+  for (int64_t oy = 0; oy < g.out_h; ++oy)
+    for (int64_t ox = 0; ox < g.out_w; ++ox) {
+      const float* d = dy + (oy * g.out_w + ox) * c;
+      float* p = dx + 2 * oy * row + 2 * ox * c;
+      for (int64_t k = 0; k < c; ++k) p[k] = p[c + k] = p[row + k] = p[row + c + k] = 0.25f * d[k];
+    }
+}
+
+// The inner loops over contiguous floats, on pointers that never overlap (saying so lets
+// the compiler vectorise).
+inline void add_scaled(float* __restrict out, const float* __restrict x, float scale, int64_t c) {
+  for (int64_t i = 0; i < c; ++i) out[i] += scale * x[i];
+}
+
+inline void take_max(float* __restrict out, const float* __restrict x, int64_t c) {
+  for (int64_t i = 0; i < c; ++i) out[i] = std::max(out[i], x[i]);
+}
+
+// 2x2 windows at stride 2 without padding on plain planes (R4's pools): straight-line code
+// the compiler vectorises, 5x faster than the general loop.
+bool plain_2x2(const PoolGeometry& g) {
+  return g.inner == 1 && g.pool_h == 2 && g.pool_w == 2 && g.stride_h == 2 && g.stride_w == 2 && g.pad_top == 0 &&
+         g.pad_left == 0 && 2 * g.out_h <= g.in_h && 2 * g.out_w <= g.in_w;
+}
+
+void avg_forward_slice(const PoolGeometry& g, const float* x, float* y) {
+  if (plain_2x2(g)) {
+    for (int64_t oy = 0; oy < g.out_h; ++oy) {
+      const float* r0 = x + 2 * oy * g.in_w;
+      const float* r1 = r0 + g.in_w;
+      float* out = y + oy * g.out_w;
+      for (int64_t ox = 0; ox < g.out_w; ++ox)
+        out[ox] = 0.25f * ((r0[2 * ox] + r0[2 * ox + 1]) + (r1[2 * ox] + r1[2 * ox + 1]));
+    }
+    return;
+  }
+  if (tiles_2x2(g))
+    return by_channels(g.inner, [&](auto c) { avg_forward_2x2<decltype(c)::value>(g, x, y); });
+  const int64_t c = g.inner;
+  for_each_window(g, [&](int64_t at, Span rows, Span cols) {
+    float* out = y + at;
+    std::fill(out, out + c, 0.f);
+    for_each_pixel(g, rows, cols, [&](int64_t p) { add_scaled(out, x + p, 1.f, c); });
+    const int64_t count = pixels(rows, cols);
+    const float scale = count > 0 ? 1.f / float(count) : 0.f;
+    for (int64_t i = 0; i < c; ++i) out[i] *= scale;
+  });
+}
+
+void avg_backward_slice(const PoolGeometry& g, const float* dy, float* dx) {
+  if (plain_2x2(g)) {
+    // valid pooling leaves an odd last row or column out of every window
+    if (g.in_h != 2 * g.out_h || g.in_w != 2 * g.out_w) std::fill(dx, dx + in_size(g), 0.f);
+    for (int64_t oy = 0; oy < g.out_h; ++oy) {
+      float* r0 = dx + 2 * oy * g.in_w;
+      float* r1 = r0 + g.in_w;
+      const float* d = dy + oy * g.out_w;
+      for (int64_t ox = 0; ox < g.out_w; ++ox) {
+        const float share = 0.25f * d[ox];
+        r0[2 * ox] = r0[2 * ox + 1] = r1[2 * ox] = r1[2 * ox + 1] = share;
+      }
+    }
+    return;
+  }
+  if (tiles_2x2(g)) {
+    clear_uncovered(g, dx);
+    return by_channels(g.inner, [&](auto c) { avg_backward_2x2<decltype(c)::value>(g, dy, dx); });
+  }
+  const int64_t c = g.inner;
+  std::fill(dx, dx + in_size(g), 0.f);
+  for_each_window(g, [&](int64_t at, Span rows, Span cols) {
+    const int64_t count = pixels(rows, cols);
+    if (count == 0) return;
+    const float scale = 1.f / float(count);
+    const float* d = dy + at;
+    for_each_pixel(g, rows, cols, [&](int64_t p) { add_scaled(dx + p, d, scale, c); });
+  });
+}
+
+// The pixels equal to their window's maximum take what is left of its gradient; added to
+// dx where windows overlap, stored where each pixel has one window.
+template <bool Add>
+inline void hand_over(const float* __restrict x, const float* __restrict best, float* __restrict left,
+                      float* __restrict dx, int64_t c) {
+  for (int64_t i = 0; i < c; ++i) {
+    const float take = x[i] == best[i] ? left[i] : 0.f;  // a blend, not a branch
+    dx[i] = Add ? dx[i] + take : take;
+    left[i] -= take;
   }
 }
 
