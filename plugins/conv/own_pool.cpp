@@ -126,7 +126,8 @@ void avg_forward_2x2(const PoolGeometry& g, const float* __restrict x, float* __
     for (int64_t ox = 0; ox < g.out_w; ++ox) {
       const float* a = r0 + 2 * ox * c;
       const float* b = r1 + 2 * ox * c;
-      for (int64_t k = 0; k < c; ++k) out[ox * c + k] = 0.25f * ((a[k] + a[c + k]) + (b[k] + b[c + k]));
+      // summed in the general loop's order, so that either path gives the same bits
+      for (int64_t k = 0; k < c; ++k) out[ox * c + k] = 0.25f * (((a[k] + a[c + k]) + b[k]) + b[c + k]);
     }
   }
 }
