@@ -77,8 +77,9 @@ void clear_uncovered(const PoolGeometry& g, float* dx) {
   std::fill(dx + rows * g.in_w * c, dx + in_size(g), 0.f);
 }
 
-template <int C>
-void max_forward_2x2(const PoolGeometry& g, const float* __restrict x, float* __restrict y) {
+// y = reduce(a0, a1, b0, b1) of each window's top (a) and bottom (b) pixel pairs.
+template <int C, class Reduce>
+inline void forward_2x2(const PoolGeometry& g, const float* __restrict x, float* __restrict y, Reduce reduce) {
   const int64_t c = C ? C : g.inner, row = g.in_w * c;
   for (int64_t oy = 0; oy < g.out_h; ++oy) {
     const float* r0 = x + 2 * oy * row;
@@ -87,9 +88,16 @@ void max_forward_2x2(const PoolGeometry& g, const float* __restrict x, float* __
     for (int64_t ox = 0; ox < g.out_w; ++ox) {
       const float* a = r0 + 2 * ox * c;
       const float* b = r1 + 2 * ox * c;
-      for (int64_t k = 0; k < c; ++k) out[ox * c + k] = std::max(std::max(a[k], a[c + k]), std::max(b[k], b[c + k]));
+      for (int64_t k = 0; k < c; ++k) out[ox * c + k] = reduce(a[k], a[c + k], b[k], b[c + k]);
     }
   }
+}
+
+template <int C>
+void max_forward_2x2(const PoolGeometry& g, const float* x, float* y) {
+  forward_2x2<C>(g, x, y, [](float a0, float a1, float b0, float b1) {
+    return std::max(std::max(a0, a1), std::max(b0, b1));
+  });
 }
 
 // The same hand-over as hand_over<false>, with the window's four pixels in registers.
@@ -117,19 +125,9 @@ void max_backward_2x2(const PoolGeometry& g, const float* __restrict x, const fl
 }
 
 template <int C>
-void avg_forward_2x2(const PoolGeometry& g, const float* __restrict x, float* __restrict y) {
-  const int64_t c = C ? C : g.inner, row = g.in_w * c;
-  for (int64_t oy = 0; oy < g.out_h; ++oy) {
-    const float* r0 = x + 2 * oy * row;
-    const float* r1 = r0 + row;
-    float* out = y + oy * g.out_w * c;
-    for (int64_t ox = 0; ox < g.out_w; ++ox) {
-      const float* a = r0 + 2 * ox * c;
-      const float* b = r1 + 2 * ox * c;
-      // summed in the general loop's order, so that either path gives the same bits
-      for (int64_t k = 0; k < c; ++k) out[ox * c + k] = 0.25f * (((a[k] + a[c + k]) + b[k]) + b[c + k]);
-    }
-  }
+void avg_forward_2x2(const PoolGeometry& g, const float* x, float* y) {
+  // summed in the general loop's order, so that either path gives the same bits
+  forward_2x2<C>(g, x, y, [](float a0, float a1, float b0, float b1) { return 0.25f * (((a0 + a1) + b0) + b1); });
 }
 
 template <int C>
