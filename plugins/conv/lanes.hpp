@@ -47,6 +47,18 @@ inline __attribute__((always_inline)) float sum_lanes(const Lanes<L>& v) {
   return s;
 }
 
+// The widest vectors this machine's kernels use: 16 lanes with AVX-512, 8 with AVX2 + FMA,
+// 4 otherwise (baseline x86-64).
+inline int native_lanes() {
+  static const int lanes = [] {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return 16;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 8;
+    return 4;
+  }();
+  return lanes;
+}
+
 // Whole L-vectors covering n floats.
 template <int L>
 constexpr int64_t vectors(int64_t n) {

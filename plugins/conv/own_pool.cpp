@@ -41,9 +41,8 @@ inline void for_each_pixel(const PoolGeometry& g, Span rows, Span cols, Visit vi
 
 int64_t pixels(Span rows, Span cols) { return (rows.hi - rows.lo) * (cols.hi - cols.lo); }
 
-// 2x2 windows at stride 2 without padding, in any layout (every reference graph's pools;
-// average pooling of plain planes takes plain_2x2 below): the four pixels of a window are
-// read at fixed offsets, channel by channel, in loops the compiler vectorises; C is the
+// 2x2 windows at stride 2 without padding, in any layout (every reference graph's pools):
+// the four pixels of a window are read at fixed offsets, channel by channel, in loops the compiler vectorises; C is the
 // channels per pixel when known at compile time (0: g.inner). The general window loop spent
 // 2.2 ms per R1 matcher step on its first pool (nChw8c).
 bool tiles_2x2(const PoolGeometry& g) {
@@ -124,10 +123,14 @@ void max_backward_2x2(const PoolGeometry& g, const float* __restrict x, const fl
     }
 }
 
+// Summed in the order the measured figures were made with: pairwise on plain planes (R4's
+// first pool), else the general loop's order (the same bits as that loop).
 template <int C>
 void avg_forward_2x2(const PoolGeometry& g, const float* x, float* y) {
-  // summed in the general loop's order, so that either path gives the same bits
-  forward_2x2<C>(g, x, y, [](float a0, float a1, float b0, float b1) { return 0.25f * (((a0 + a1) + b0) + b1); });
+  if (C == 1)
+    forward_2x2<C>(g, x, y, [](float a0, float a1, float b0, float b1) { return 0.25f * ((a0 + a1) + (b0 + b1)); });
+  else
+    forward_2x2<C>(g, x, y, [](float a0, float a1, float b0, float b1) { return 0.25f * (((a0 + a1) + b0) + b1); });
 }
 
 template <int C>
@@ -151,24 +154,7 @@ inline void take_max(float* __restrict out, const float* __restrict x, int64_t c
   for (int64_t i = 0; i < c; ++i) out[i] = std::max(out[i], x[i]);
 }
 
-// 2x2 windows at stride 2 without padding on plain planes (R4's pools): straight-line code
-// the compiler vectorises, 5x faster than the general loop.
-bool plain_2x2(const PoolGeometry& g) {
-  return g.inner == 1 && g.pool_h == 2 && g.pool_w == 2 && g.stride_h == 2 && g.stride_w == 2 && g.pad_top == 0 &&
-         g.pad_left == 0 && 2 * g.out_h <= g.in_h && 2 * g.out_w <= g.in_w;
-}
-
 void avg_forward_slice(const PoolGeometry& g, const float* x, float* y) {
-  if (plain_2x2(g)) {
-    for (int64_t oy = 0; oy < g.out_h; ++oy) {
-      const float* r0 = x + 2 * oy * g.in_w;
-      const float* r1 = r0 + g.in_w;
-      float* out = y + oy * g.out_w;
-      for (int64_t ox = 0; ox < g.out_w; ++ox)
-        out[ox] = 0.25f * ((r0[2 * ox] + r0[2 * ox + 1]) + (r1[2 * ox] + r1[2 * ox + 1]));
-    }
-    return;
-  }
   if (tiles_2x2(g))
     return by_channels(g.inner, [&](auto c) { avg_forward_2x2<decltype(c)::value>(g, x, y); });
   const int64_t c = g.inner;
@@ -183,20 +169,6 @@ void avg_forward_slice(const PoolGeometry& g, const float* x, float* y) {
 }
 
 void avg_backward_slice(const PoolGeometry& g, const float* dy, float* dx) {
-  if (plain_2x2(g)) {
-    // valid pooling leaves an odd last row or column out of every window
-    if (g.in_h != 2 * g.out_h || g.in_w != 2 * g.out_w) std::fill(dx, dx + in_size(g), 0.f);
-    for (int64_t oy = 0; oy < g.out_h; ++oy) {
-      float* r0 = dx + 2 * oy * g.in_w;
-      float* r1 = r0 + g.in_w;
-      const float* d = dy + oy * g.out_w;
-      for (int64_t ox = 0; ox < g.out_w; ++ox) {
-        const float share = 0.25f * d[ox];
-        r0[2 * ox] = r0[2 * ox + 1] = r1[2 * ox] = r1[2 * ox + 1] = share;
-      }
-    }
-    return;
-  }
   if (tiles_2x2(g)) {
     clear_uncovered(g, dx);
     return by_channels(g.inner, [&](auto c) { avg_backward_2x2<decltype(c)::value>(g, dy, dx); });

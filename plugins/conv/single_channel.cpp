@@ -220,13 +220,9 @@ GRAPHRUN_KERNELS_FOR(sse2, "sse2", 4)
 #undef GRAPHRUN_KERNELS_FOR
 
 const Kernels& kernels() {
-  static const Kernels chosen = [] {
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) return Kernels{gradient_avx512, forward_avx512, weights_avx512};
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-      return Kernels{gradient_avx2, forward_avx2, weights_avx2};
-    return Kernels{gradient_sse2, forward_sse2, weights_sse2};
-  }();
+  static const Kernels chosen = native_lanes() == 16  ? Kernels{gradient_avx512, forward_avx512, weights_avx512}
+                                : native_lanes() == 8 ? Kernels{gradient_avx2, forward_avx2, weights_avx2}
+                                                      : Kernels{gradient_sse2, forward_sse2, weights_sse2};
   return chosen;
 }
 

@@ -107,12 +107,9 @@ GRAPHRUN_BLOCKED_KERNELS_FOR(avx2, "avx2,fma", 8)
 
 // The blocks oneDNN uses on this machine: 16 channels with AVX-512, 8 with AVX2.
 const Kernels& kernels() {
-  static const Kernels chosen = [] {
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) return Kernels{16, forward_avx512, weights_avx512};
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Kernels{8, forward_avx2, weights_avx2};
-    return Kernels{};
-  }();
+  static const Kernels chosen = native_lanes() == 16  ? Kernels{16, forward_avx512, weights_avx512}
+                                : native_lanes() == 8 ? Kernels{8, forward_avx2, weights_avx2}
+                                                      : Kernels{};
   return chosen;
 }
 

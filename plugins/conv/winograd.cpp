@@ -146,6 +146,16 @@ Winograd3x3::Winograd3x3(const WinogradShape& s)
 
 Winograd3x3::Buffers& Winograd3x3::buffers(int thread) { return buffers_[size_t(thread)]; }
 
+// One set per thread, allocated on the first pass and reused by every later one.
+void Winograd3x3::prepare_buffers() {
+  buffers_.resize(std::max(buffers_.size(), size_t(omp_get_max_threads())));
+  for (Buffers& b : buffers_) {
+    b.v.resize(size_t(kTile * v_stride_));
+    b.m.resize(size_t(kTile * m_stride_));
+    b.sink.resize(size_t(std::max(s_.in_c, s_.out_c)));
+  }
+}
+
 void Winograd3x3::transform_weights(const float* w) {
   for (int64_t o = 0; o < s_.out_c; ++o)
     for (int64_t c = 0; c < s_.in_c; ++c) {
@@ -231,12 +241,7 @@ void Winograd3x3::forward(const float* x, const float* bias, bool relu, float* y
   const int64_t chunks = (s_.batch + images_per_chunk_ - 1) / images_per_chunk_;
   const int64_t in_image = s_.in_h * s_.in_w * s_.in_c, out_image = s_.out_h * s_.out_w * s_.out_c;
   const int64_t tiles = tiles_per_image();
-  buffers_.resize(std::max(buffers_.size(), size_t(omp_get_max_threads())));
-  for (Buffers& b : buffers_) {
-    b.v.resize(size_t(kTile * v_stride_));
-    b.m.resize(size_t(kTile * m_stride_));
-    b.sink.resize(size_t(std::max(s_.in_c, s_.out_c)));
-  }
+  prepare_buffers();
   bool failed = false;
 #pragma omp parallel for schedule(static) reduction(|| : failed)
   for (int64_t chunk = 0; chunk < chunks; ++chunk) {
@@ -257,12 +262,8 @@ void Winograd3x3::backward(const float* x, const float* dy, float* dx, float* dw
   const int64_t chunks = (s_.batch + images_per_chunk_ - 1) / images_per_chunk_;
   const int64_t in_image = s_.in_h * s_.in_w * s_.in_c, out_image = s_.out_h * s_.out_w * s_.out_c;
   const int64_t tiles = tiles_per_image(), ic = s_.in_c, oc = s_.out_c;
-  const int threads = omp_get_max_threads();
-  buffers_.resize(std::max(buffers_.size(), size_t(threads)));
+  prepare_buffers();
   for (Buffers& b : buffers_) {
-    b.v.resize(size_t(kTile * v_stride_));
-    b.m.resize(size_t(kTile * m_stride_));
-    b.sink.resize(size_t(std::max(ic, oc)));
     b.du.assign(size_t(kTile * ic * oc), 0.f);
     b.db.assign(size_t(oc), 0.f);
   }

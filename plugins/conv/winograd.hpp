@@ -43,6 +43,7 @@ class Winograd3x3 {
   void gradient_tiles(const float* image, float* m, float* db, int64_t t0) const;
   void scatter_tiles(const float* v, float* image, int64_t t0, float* sink) const;
   Buffers& buffers(int thread);
+  void prepare_buffers();
 
   WinogradShape s_;
   int64_t tiles_h_ = 0, tiles_w_ = 0;

@@ -36,7 +36,6 @@ using flags = dnnl::normalization_flags;
 using bn_fwd = dnnl::batch_normalization_forward;
 using bn_bwd = dnnl::batch_normalization_backward;
 
-
 class BatchNorm : public Node {
  public:
   explicit BatchNorm(const Attributes& a)
