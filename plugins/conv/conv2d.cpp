@@ -142,7 +142,8 @@ class Conv2d : public Node {
     // Winograd without oneDNN's (AVX-512 only): graphrun's own, on channels-last data.
     own_winograd_ = !own_ && !own_blocked_ && winograd() && own_winograd_fits() && !onednn_winograd(src_dims, dst_dims, eng);
     if (own_winograd_)
-      winograd_ = Winograd3x3({ctx.batch, in_[0], filters_, in_[1], in_[2], wh_.out, ww_.out, wh_.pad_l, ww_.pad_l});
+      winograd_ = Winograd3x3({ctx.batch, in_[0], filters_, in_[1], in_[2], wh_.out, ww_.out, wh_.pad_l, ww_.pad_l,
+                               extent(ctx, 1), extent(ctx, 2)});
     winograd_sources_ = {};
 
     std::optional<Passes> chosen;
@@ -209,6 +210,12 @@ class Conv2d : public Node {
           log_implementation(ctx.verbose, std::string("conv2d: ") + pass, kWinogradImpl);
           impls_.push_back(kWinogradImpl);
         }
+      if (!ctx.output_extent.empty()) {  // the readers' part only (PlanContext::output_extent)
+        const std::string part = "forward computes the " + to_string(ctx.output_extent) + " of " +
+                                 to_string(ctx.output_shape) + " its readers use";
+        log_implementation(ctx.verbose, "conv2d: forward", part);
+        impls_.push_back(part);
+      }
     } else if (own_ || own_blocked_) {
       log_implementation(ctx.verbose, "conv2d: forward", own_impl());
       impls_.push_back(own_impl());
@@ -430,6 +437,11 @@ class Conv2d : public Node {
     if (algorithm_ != "auto") return algorithm_ == "winograd";
     return kernel_ == std::vector<int64_t>{3, 3} && strides_ == std::vector<int64_t>{1, 1} && in_[0] >= 16 &&
            filters_ >= 16;
+  }
+
+  // The output rows (axis 1) or columns (axis 2) the readers use; 0: all.
+  static int64_t extent(const PlanContext& ctx, size_t axis) {
+    return ctx.output_extent.empty() ? 0 : ctx.output_extent.at(axis);
   }
 
   // graphrun's Winograd (winograd.hpp) covers 3x3 kernels at stride 1.

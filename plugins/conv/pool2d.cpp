@@ -61,6 +61,10 @@ class Pool2d : public Node {
     return {in[0], wh_.out, ww_.out};
   }
 
+  Shape input_extent(size_t) const override {
+    return {in_[0], window_reach(wh_, in_[1], pool_[0], strides_[0]), window_reach(ww_, in_[2], pool_[1], strides_[1])};
+  }
+
   memory::desc plan(PlanContext& ctx) override {
     const dnnl::engine& eng = ctx.engine;
     const memory::desc producer = ctx.inputs.at(0);

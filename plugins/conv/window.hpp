@@ -32,6 +32,12 @@ inline Window keras_window(int64_t in, int64_t k, int64_t s, bool same) {
   return w;
 }
 
+// How many leading input positions the windows cover (valid windows with a remainder leave
+// the last ones unread).
+inline int64_t window_reach(const Window& w, int64_t in, int64_t k, int64_t s) {
+  return std::min(in, (w.out - 1) * s + k - w.pad_l);
+}
+
 // A positive pair [h, w] from an attribute written as n or [h, w].
 inline std::vector<int64_t> positive_pair(const Attributes& a, const std::string& name,
                                           std::vector<int64_t> fallback) {

@@ -131,8 +131,10 @@ bool sgemm(char ta, char tb, int64_t m, int64_t n, int64_t k, const float* a, in
 
 Winograd3x3::Winograd3x3(const WinogradShape& s)
     : s_(s),
-      tiles_h_((s.out_h + 1) / 2),
-      tiles_w_((s.out_w + 1) / 2),
+      rows_(s.rows > 0 ? std::min(s.rows, s.out_h) : s.out_h),
+      cols_(s.cols > 0 ? std::min(s.cols, s.out_w) : s.out_w),
+      tiles_h_((rows_ + 1) / 2),
+      tiles_w_((cols_ + 1) / 2),
       u_(size_t(kTile * s.in_c * s.out_c)),
       zeros_(size_t(std::max(s.in_c, s.out_c)), 0.f) {
   images_per_chunk_ = std::clamp<int64_t>(kChunkTiles / tiles_per_image(), 1, std::max<int64_t>(s.batch, 1));
@@ -198,7 +200,7 @@ void Winograd3x3::output_tiles(const float* m, const float* bias, bool relu, flo
       for (int r = 0; r < 2; ++r)
         for (int c = 0; c < 2; ++c) {
           const int64_t oy = 2 * ty + r, ox = 2 * tx + c;
-          y[2 * r + c] = oy < s_.out_h && ox < s_.out_w ? image + (oy * s_.out_w + ox) * s_.out_c : sink;
+          y[2 * r + c] = oy < rows_ && ox < cols_ ? image + (oy * s_.out_w + ox) * s_.out_c : sink;
         }
       transform_output(in, bias ? bias : zeros_.data(), relu, y, s_.out_c);
     }
@@ -259,6 +261,7 @@ void Winograd3x3::forward(const float* x, const float* bias, bool relu, float* y
 }
 
 void Winograd3x3::backward(const float* x, const float* dy, float* dx, float* dw, float* db) {
+  if (rows_ < s_.out_h || cols_ < s_.out_w) throw Error("conv2d: Winograd planned for part of its output cannot run backward");
   const int64_t chunks = (s_.batch + images_per_chunk_ - 1) / images_per_chunk_;
   const int64_t in_image = s_.in_h * s_.in_w * s_.in_c, out_image = s_.out_h * s_.out_w * s_.out_c;
   const int64_t tiles = tiles_per_image(), ic = s_.in_c, oc = s_.out_c;

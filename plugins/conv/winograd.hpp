@@ -16,6 +16,9 @@ namespace graphrun::conv {
 
 struct WinogradShape {
   int64_t batch = 0, in_c = 0, out_c = 0, in_h = 0, in_w = 0, out_h = 0, out_w = 0, pad_top = 0, pad_left = 0;
+  // Forward computes only the leading rows x cols of each output image (0: all), leaving
+  // the rest unwritten, for readers that never look at it; backward then cannot run.
+  int64_t rows = 0, cols = 0;
 };
 
 class Winograd3x3 {
@@ -46,6 +49,7 @@ class Winograd3x3 {
   void prepare_buffers();
 
   WinogradShape s_;
+  int64_t rows_ = 0, cols_ = 0;  // output rows and columns computed
   int64_t tiles_h_ = 0, tiles_w_ = 0;
   int64_t images_per_chunk_ = 1, chunk_tiles_ = 0;  // tiles transformed together
   int64_t v_stride_ = 0, m_stride_ = 0;              // floats from one tile element's matrix to the next

@@ -2,12 +2,15 @@
 // output is folded into that convolution (PlanContext::next_affine), with the outputs of
 // running it, before and after the parameters change; frozen weights staged for a
 // primitive follow their values; a flatten and a frozen dropout are views of their input
-// (PlanContext::output_aliases_input).
+// (PlanContext::output_aliases_input); a frozen convolution read by a pooling that drops
+// its last row and column computes only the part it reads (PlanContext::output_extent).
 #include <doctest/doctest.h>
 
 #include "exec/plan.hpp"
+#include <graphrun/error.hpp>
 #include "graph/model.hpp"
 #include "graph/spec.hpp"
+#include "cpu_features.hpp"
 #include "plugins.hpp"
 
 #include <algorithm>
@@ -138,4 +141,53 @@ output: drop
   const float* out = plan.output(m.find("drop"));
   CHECK(out != in.data());
   CHECK(std::count(out, out + in.size(), 0.f) > 0);
+}
+
+namespace {
+
+// 16 x 11 x 11 -> conv (9 x 9) -> batch_norm -> 2x2 pool, which reads rows and columns 0-7
+// only. `full_reader` adds a flatten of the whole map, which takes the offer away.
+std::string extent_graph(bool full_reader) {
+  return std::string(R"(name: extent
+inputs:
+  image: {shape: [16, 11, 11]}
+nodes:
+  conv: {op: conv2d, filters: 16, kernel_size: 3, trainable: false, input: image}
+  norm: {op: batch_norm, activation: relu, trainable: false, input: conv}
+  pool: {op: max_pool2d, pool_size: 2, input: norm}
+)") + (full_reader ? "  spare: {op: flatten, input: norm}\n" : "") + "output: pool\n";
+}
+
+bool computes_part(const Plan& plan) {
+  const auto impls = plan.implementations();
+  return std::count(impls.begin(), impls.end(), "conv: forward computes the [16, 8, 8] of [16, 9, 9] its readers use") == 1;
+}
+
+std::vector<float> pooled(Model& m, Plan& plan, int64_t batch) {
+  std::mt19937 rng(12);
+  std::uniform_real_distribution<float> uni(-1, 1);
+  Tensor& in = plan.input(m.find("image"));
+  for (size_t i = 0; i < in.size(); ++i) in.data()[i] = uni(rng);
+  plan.forward(Mode::eval, 0);
+  const float* out = plan.output(m.find("pool"));
+  return std::vector<float>(out, out + batch * 16 * 4 * 4);
+}
+
+}  // namespace
+
+TEST_CASE("extent: a frozen convolution computes only the part of its output its pooling reads") {
+  dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  Model part(parse_graph_spec(extent_graph(false), "part.yaml"), testing::registry(), eng);
+  Model whole(parse_graph_spec(extent_graph(true), "whole.yaml"), testing::registry(), eng);
+  set_params(part, 5);
+  set_params(whole, 5);
+  const int64_t batch = 5;
+  Plan part_plan(part, batch), whole_plan(whole, batch);
+  // Where oneDNN has Winograd (AVX-512) it runs the layer, whole; graphrun's takes the offer.
+  if (!testing::has_avx512_core()) CHECK(computes_part(part_plan));
+  CHECK_FALSE(computes_part(whole_plan));
+  CHECK_THROWS_WITH_AS(part_plan.output(part.find("conv")), doctest::Contains("only the part of its output"), Error);
+  const std::vector<float> a = pooled(part, part_plan, batch), b = pooled(whole, whole_plan, batch);
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) CHECK(a[i] == doctest::Approx(b[i]).epsilon(1e-5));
 }

@@ -55,6 +55,10 @@ struct PlanContext {
   // executor then skips `next`, whose output becomes this node's output.
   const Node* next_affine = nullptr;
   bool absorbed_next = false;
+  // Extent offer: every reader of the output reads only its leading `output_extent`
+  // (per-sample dims, e.g. a pooling window that drops the last row) and this node runs no
+  // backward. A node may leave the rest of its output unwritten. Empty: all of it is read.
+  Shape output_extent{};
   // Set by plan() when the output is input 0's bytes seen with the returned descriptor
   // (flatten of a plain input, a dropout that never trains): the executor then makes the
   // output a view of the input and does not call forward. Backward runs as usual.
@@ -110,6 +114,9 @@ class Node {
   // The map's current scale and shift, from the bound parameters (called every forward of
   // the node that absorbed it; `out` keeps its capacity).
   virtual void channel_affine(ChannelAffine& out) const { (void)out; }
+  // Extent offer, reader side: the leading part of input i (per-sample dims) that forward
+  // and backward read, when they read less than all of it. Empty: all. Called after infer.
+  virtual Shape input_extent(size_t i) const { (void)i; return {}; }
   // Human-readable implementation names of the primitives in use ("jit:avx512_core").
   virtual std::vector<std::string> implementations() const { return {}; }
 

@@ -72,6 +72,7 @@ struct Plan::Step {
   dnnl::reorder to_plain;
   int folded_into = -1;  // a node that applies this one in its own forward (ChannelAffine)
   bool aliased = false;  // out is a view of input 0 (PlanContext::output_aliases_input)
+  bool partial = false;  // offered an output extent: parts of out may never be written
   std::vector<Tensor> parts;         // stack: each input's slice of out
   std::vector<dnnl::reorder> gather;  // stack: input -> slice, empty where the input is the slice
 };
@@ -197,6 +198,33 @@ int Plan::affine_reader(int id) const {
   return -1;
 }
 
+// The leading part of a node's output that its readers read (PlanContext::output_extent):
+// the widest of their Node::input_extent, passed through the per-channel affine maps that
+// read it (they read what is read of them). Empty when all of it is read, when the node runs
+// backward, or when anything outside the graph's nodes reads it (the graph's output).
+Shape Plan::read_extent(int id) const {
+  const Step& s = *steps_[id];
+  if (!s.node || s.run_backward || id == model_.output() || consumers_[id] == 0) return {};
+  Shape extent;
+  for (size_t c = size_t(id) + 1; c < steps_.size(); ++c) {
+    const Step& r = *steps_[c];
+    const auto& ins = r.def->inputs;
+    for (size_t j = 0; j < ins.size(); ++j) {
+      if (ins[j] != id) continue;
+      if (!r.node) return {};
+      bool relu = false;
+      const bool affine = ins.size() == 1 && !r.def->trainable && !r.run_backward && r.node->is_channel_affine(relu);
+      const Shape part = affine ? read_extent(int(c)) : r.node->input_extent(j);
+      if (part.size() != s.def->shape.size()) return {};
+      if (extent.empty()) extent = part;
+      for (size_t k = 0; k < part.size(); ++k) extent[k] = std::max(extent[k], part[k]);
+    }
+  }
+  for (size_t k = 0; k < extent.size(); ++k)
+    if (extent[k] <= 0 || extent[k] > s.def->shape[k]) return {};
+  return extent == s.def->shape ? Shape{} : extent;
+}
+
 void Plan::plan_node(int id) {
   Step& s = *steps_[id];
   const NodeDef& d = *s.def;
@@ -209,6 +237,8 @@ void Plan::plan_node(int id) {
   }
   const int reader = affine_reader(id);
   if (reader >= 0) ctx.next_affine = steps_[reader]->node.get();
+  ctx.output_extent = read_extent(id);
+  s.partial = !ctx.output_extent.empty();
   auto& params = model_.params();
   for (int p : d.params) {
     Parameter& prm = params[size_t(p)];
@@ -392,6 +422,7 @@ float Plan::loss() const {
 
 const float* Plan::output(int node) {
   Step& s = *steps_[node];
+  if (s.partial) throw Error("node '" + s.def->name + "': only the part of its output its readers use is computed");
   if (s.plain.empty()) return s.out.data();
   s.to_plain.execute(stream_, s.out.memory(), s.plain.memory());
   stream_.wait();

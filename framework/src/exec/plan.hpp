@@ -35,6 +35,7 @@ class Plan {
   struct Step;
   struct Slot;
   int affine_reader(int id) const;
+  Shape read_extent(int id) const;
   void plan_node(int id);
   void plan_stack(int id);
   void plan_split(int id);
