@@ -2,6 +2,7 @@
 // activation) on per-sample [channels, height, width] tensors.
 #include "affine_fold.hpp"
 #include "layout.hpp"
+#include "pool2d.hpp"
 #include "single_channel.hpp"
 #include "winograd.hpp"
 #include "window.hpp"
@@ -133,11 +134,16 @@ class Conv2d : public Node {
     next_ = nullptr;
     next_relu_ = false;
     bool relu = false;
-    if (ctx.next_affine && activation_ == "linear" && ctx.next_affine->is_channel_affine(relu)) {
-      next_ = ctx.next_affine;
+    if (!ctx.next.empty() && activation_ == "linear" && ctx.next[0]->is_channel_affine(relu)) {
+      next_ = ctx.next[0];
       next_relu_ = relu;
-      ctx.absorbed_next = true;
+      ctx.absorbed = 1;
     }
+    // A 2x2 max pool (stride 2) after that is computed in the same pass by the blocked
+    // kernels, frozen: the full-size map never goes to memory.
+    pooled_ = own_blocked_ && ctx.next.size() > ctx.absorbed && (act() == "relu" || act() == "linear") &&
+              pools_2x2(*ctx.next[ctx.absorbed]);
+    if (pooled_) ctx.absorbed += 1;
 
     // Winograd without oneDNN's (AVX-512 only): graphrun's own, on channels-last data.
     own_winograd_ = !own_ && !own_blocked_ && winograd() && own_winograd_fits() && !onednn_winograd(src_dims, dst_dims, eng);
@@ -297,6 +303,10 @@ class Conv2d : public Node {
 
   void bind(const Bindings& b) override {
     b_ = b;
+    if (pooled_ && out().dims() != memory::dims{geometry_.batch, filters_, wh_.out / 2, ww_.out / 2})
+      throw Error("conv2d: the max pool folded into it planned an output of dims it does not compute");
+    if (pooled_ && out().desc() != tagged(out().dims(), blocked_filters(geometry_) == 16 ? tag::nChw16c : tag::nChw8c))
+      throw Error("conv2d: the max pool folded into it planned an output layout it does not write");
     if (b.input_grads.at(0) && !bwd_data_ && !direct_data_ && !own_winograd_)
       throw Error("conv2d: an input gradient is bound but was not planned");
     if (!b.param_grads.empty() && b.param_grads[0] && !bwd_weights_ && !own_weights_ && !own_winograd_)
@@ -345,7 +355,7 @@ class Conv2d : public Node {
                                 : use_bias_ ? param(1).data() : nullptr;
       const bool relu = act() == "relu" && !act_fwd_;
       if (own_blocked_)
-        single_channel_forward_blocked(geometry_, in(0).data(), w, bias, relu, out().data(), forward_scratch_);
+        single_channel_forward_blocked(geometry_, in(0).data(), w, bias, relu, out().data(), forward_scratch_, pooled_);
       else
         single_channel_forward(geometry_, in(0).data(), w, bias, relu, out().data(), forward_scratch_);
     } else {
@@ -539,7 +549,8 @@ class Conv2d : public Node {
   Staged w_fwd_, w_bwd_data_, dw_;
   bool weights_fixed_ = false;  // frozen: no optimizer changes them between steps
   SourceValues fwd_sources_;    // what the forward weights were last staged from
-  const Node* next_ = nullptr;  // a folded batch_norm (PlanContext::next_affine)
+  const Node* next_ = nullptr;  // a folded batch_norm (PlanContext::next)
+  bool pooled_ = false;         // a folded 2x2 max pool: out() is the pooled map
   bool next_relu_ = false;
   ChannelAffine affine_;
   memory folded_w_, folded_b_;  // plain kernel and bias with next_ folded in
@@ -549,7 +560,18 @@ class Conv2d : public Node {
   bool own_ = false;          // forward computed here too (single_channel.hpp)
   bool own_weights_ = false;  // and the weight gradient
   bool own_blocked_ = false;  // the same with many filters, channel-blocked output
-  const char* own_impl() const { return own_blocked_ ? "graphrun:single_channel_blocked" : "graphrun:single_channel"; }
+  const char* own_impl() const {
+    if (pooled_) return "graphrun:single_channel_blocked+max_pool_2x2";
+    return own_blocked_ ? "graphrun:single_channel_blocked" : "graphrun:single_channel";
+  }
+
+  // Whether `next` is a max pool that single_channel_forward_blocked can compute: 2x2
+  // windows at stride 2 without padding, over this node's output.
+  bool pools_2x2(const Node& next) const {
+    const std::optional<PoolWindow> p = pool_window(next);
+    return p && p->max && p->kernel_h == 2 && p->kernel_w == 2 && p->stride_h == 2 && p->stride_w == 2 &&
+           p->pad_top == 0 && p->pad_left == 0 && p->out_h == wh_.out / 2 && p->out_w == ww_.out / 2;
+  }
   Scratch forward_scratch_, data_scratch_, weight_scratch_;
   bool own_winograd_ = false;  // every pass by winograd_
   Winograd3x3 winograd_;

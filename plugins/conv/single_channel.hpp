@@ -50,9 +50,11 @@ void single_channel_weight_gradient(const ConvGeometry& g, const float* x, const
 // filters / L, out_h, out_w, L] for the L that blocked_filters returns (8 with AVX2, 16
 // with AVX-512), or 0 where these kernels do not apply (3x3 kernels at stride 1, filters a
 // multiple of L). Otherwise as single_channel_forward and single_channel_weight_gradient.
+// With max_pool_2x2, forward writes the 2x2 max pool (stride 2) of the map instead:
+// z is [batch, filters / L, out_h / 2, out_w / 2, L].
 int64_t blocked_filters(const ConvGeometry& g);
 void single_channel_forward_blocked(const ConvGeometry& g, const float* x, const float* w, const float* bias,
-                                    bool relu, float* z, Scratch& s);
+                                    bool relu, float* z, Scratch& s, bool max_pool_2x2 = false);
 void single_channel_weight_gradient_blocked(const ConvGeometry& g, const float* x, const float* dz, float* dw,
                                             float* db, Scratch& s);
 

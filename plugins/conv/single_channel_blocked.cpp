@@ -57,6 +57,61 @@ inline __attribute__((always_inline)) void image_forward(const ConvGeometry& g, 
   }
 }
 
+// Two pooled pixels of one pooled row: the 2x2 conv outputs under each (8 accumulators),
+// their max, then bias and relu, which commute with the max.
+template <int L>
+inline __attribute__((always_inline)) void pooled_pair(const float* xp, int64_t cols, const Lanes<L> (&w)[kArea],
+                                                       const Lanes<L>& bias, bool relu, float* z) {
+  Lanes<L> acc[2][4] = {};
+  for (int ky = 0; ky < kSize; ++ky)
+    for (int kx = 0; kx < kSize; ++kx)
+      for (int r = 0; r < 2; ++r)
+        for (int p = 0; p < 4; ++p) acc[r][p] += xp[(r + ky) * cols + kx + p] * w[ky * kSize + kx];
+  const Lanes<L> zero = {};
+  for (int q = 0; q < 2; ++q) {
+    const Lanes<L> a = acc[0][2 * q] > acc[0][2 * q + 1] ? acc[0][2 * q] : acc[0][2 * q + 1];
+    const Lanes<L> b = acc[1][2 * q] > acc[1][2 * q + 1] ? acc[1][2 * q] : acc[1][2 * q + 1];
+    const Lanes<L> m = (a > b ? a : b) + bias;
+    store<L>(z + q * L, relu ? (m > zero ? m : zero) : m);
+  }
+}
+
+// The same, one pooled pixel.
+template <int L>
+inline __attribute__((always_inline)) void pooled_one(const float* xp, int64_t cols, const Lanes<L> (&w)[kArea],
+                                                      const Lanes<L>& bias, bool relu, float* z) {
+  Lanes<L> acc[2][2] = {};
+  for (int ky = 0; ky < kSize; ++ky)
+    for (int kx = 0; kx < kSize; ++kx)
+      for (int r = 0; r < 2; ++r)
+        for (int p = 0; p < 2; ++p) acc[r][p] += xp[(r + ky) * cols + kx + p] * w[ky * kSize + kx];
+  const Lanes<L> a = acc[0][0] > acc[0][1] ? acc[0][0] : acc[0][1];
+  const Lanes<L> b = acc[1][0] > acc[1][1] ? acc[1][0] : acc[1][1];
+  const Lanes<L> m = (a > b ? a : b) + bias, zero = {};
+  store<L>(z, relu ? (m > zero ? m : zero) : m);
+}
+
+// image_forward followed by a 2x2 max pool of stride 2 (rows and columns past the last
+// whole window dropped), in one pass: the full-size map never goes to memory.
+template <int L>
+inline __attribute__((always_inline)) void image_forward_pooled(const ConvGeometry& g, const float* xp, int64_t cols,
+                                                                const float* wb, const float* bias, bool relu,
+                                                                float* z) {
+  const int64_t ph = g.out_h / 2, pw = g.out_w / 2, plane = ph * pw * L;
+  for (int64_t b = 0; b < g.filters / L; ++b) {
+    Lanes<L> w[kArea], bv = {};
+    for (int t = 0; t < kArea; ++t) load<L>(w[t], wb + (b * kArea + t) * L);
+    if (bias) load<L>(bv, bias + b * L);
+    for (int64_t py = 0; py < ph; ++py) {
+      float* row = z + b * plane + py * pw * L;
+      const float* in = xp + 2 * py * cols;
+      int64_t px = 0;
+      for (; px + 2 <= pw; px += 2) pooled_pair<L>(in + 2 * px, cols, w, bv, relu, row + px * L);
+      for (; px < pw; ++px) pooled_one<L>(in + 2 * px, cols, w, bv, relu, row + px * L);
+    }
+  }
+}
+
 // sums[block][tap][lane] += the weight gradient of one image, sums[block][kArea][lane] the
 // bias gradient: nine independent accumulators, one output-gradient vector per pixel.
 template <int L>
@@ -86,7 +141,8 @@ inline __attribute__((always_inline)) void image_weights(const ConvGeometry& g, 
 
 struct Kernels {
   int64_t lanes = 0;  // 0: none for this machine
-  void (*forward)(const ConvGeometry&, const float*, int64_t, const float*, const float*, bool, float*) = nullptr;
+  using Forward = void (*)(const ConvGeometry&, const float*, int64_t, const float*, const float*, bool, float*);
+  Forward forward = nullptr, forward_pooled = nullptr;
   void (*weights)(const ConvGeometry&, const float*, int64_t, const float*, float*) = nullptr;
 };
 
@@ -95,6 +151,11 @@ struct Kernels {
                                                            const float* wb, const float* bias, bool relu,        \
                                                            float* z) {                                           \
     image_forward<L>(g, xp, cols, wb, bias, relu, z);                                                             \
+  }                                                                                                               \
+  __attribute__((target(target_spec))) void forward_pooled_##isa(const ConvGeometry& g, const float* xp,          \
+                                                                  int64_t cols, const float* wb, const float* bias,\
+                                                                  bool relu, float* z) {                          \
+    image_forward_pooled<L>(g, xp, cols, wb, bias, relu, z);                                                      \
   }                                                                                                               \
   __attribute__((target(target_spec))) void weights_##isa(const ConvGeometry& g, const float* xp, int64_t cols,  \
                                                            const float* dz, float* sums) {                       \
@@ -107,8 +168,8 @@ GRAPHRUN_BLOCKED_KERNELS_FOR(avx2, "avx2,fma", 8)
 
 // The blocks oneDNN uses on this machine: 16 channels with AVX-512, 8 with AVX2.
 const Kernels& kernels() {
-  static const Kernels chosen = native_lanes() == 16  ? Kernels{16, forward_avx512, weights_avx512}
-                                : native_lanes() == 8 ? Kernels{8, forward_avx2, weights_avx2}
+  static const Kernels chosen = native_lanes() == 16  ? Kernels{16, forward_avx512, forward_pooled_avx512, weights_avx512}
+                                : native_lanes() == 8 ? Kernels{8, forward_avx2, forward_pooled_avx2, weights_avx2}
                                                       : Kernels{};
   return chosen;
 }
@@ -123,9 +184,11 @@ int64_t blocked_filters(const ConvGeometry& g) {
 }
 
 void single_channel_forward_blocked(const ConvGeometry& g, const float* x, const float* w, const float* bias,
-                                    bool relu, float* z, Scratch& s) {
+                                    bool relu, float* z, Scratch& s, bool max_pool_2x2) {
   const Kernels& k = kernels();
-  const int64_t in_area = g.in_h * g.in_w, out_size = g.filters * g.out_h * g.out_w;
+  const Kernels::Forward forward = max_pool_2x2 ? k.forward_pooled : k.forward;
+  const int64_t in_area = g.in_h * g.in_w;
+  const int64_t out_size = max_pool_2x2 ? g.filters * (g.out_h / 2) * (g.out_w / 2) : g.filters * g.out_h * g.out_w;
   block_weights(g, k.lanes, w, s.weights);
   s.images.resize(std::max(s.images.size(), size_t(omp_get_max_threads())));
 #pragma omp parallel
@@ -134,7 +197,7 @@ void single_channel_forward_blocked(const ConvGeometry& g, const float* x, const
 #pragma omp for schedule(static)
     for (int64_t n = 0; n < g.batch; ++n) {
       const int64_t cols = pad_image(g, x + n * in_area, xp);
-      k.forward(g, xp.data(), cols, s.weights.data(), bias, relu, z + n * out_size);
+      forward(g, xp.data(), cols, s.weights.data(), bias, relu, z + n * out_size);
     }
   }
 }

@@ -1,6 +1,7 @@
 // Work the executor leaves out: a frozen batch_norm read only by a frozen convolution's
-// output is folded into that convolution (PlanContext::next_affine), with the outputs of
-// running it, before and after the parameters change; frozen weights staged for a
+// output is folded into that convolution (PlanContext::next), and so is a 2x2 max pool
+// after it where the one-channel blocked kernels run, with the outputs of running them,
+// before and after the parameters change; frozen weights staged for a
 // primitive follow their values; a flatten and a frozen dropout are views of their input
 // (PlanContext::output_aliases_input); a frozen convolution read by a pooling that drops
 // its last row and column computes only the part it reads (PlanContext::output_extent).
@@ -23,15 +24,15 @@ namespace {
 
 // conv -> batch_norm (relu) -> pool -> flatten -> dense; `norm_trainable: true` keeps
 // the batch_norm from being folded (it then runs in eval mode on its moving statistics).
-std::string graph(int channels, int filters, bool norm_trainable) {
-  const std::string c = std::to_string(channels), f = std::to_string(filters);
+std::string graph(int channels, int filters, bool norm_trainable, int side = 10) {
+  const std::string c = std::to_string(channels), f = std::to_string(filters), n = std::to_string(side);
   return R"(name: fold
 inputs:
-  image: {shape: [)" + c + R"(, 10, 10]}
+  image: {shape: [)" + c + ", " + n + ", " + n + R"(]}
 nodes:
   conv:  {op: conv2d, filters: )" + f + R"(, kernel_size: 3, trainable: false, input: image}
   norm:  {op: batch_norm, activation: relu, trainable: )" + (norm_trainable ? "true" : "false") + R"(, input: conv}
-  pool:  {op: max_pool2d, pool_size: 2, input: norm}
+  pool:  {op: max_pool2d, pool_size: 2, trainable: false, input: norm}
   flat:  {op: flatten, input: pool}
   probs: {op: dense, units: 3, trainable: false, input: flat}
 output: probs
@@ -58,21 +59,23 @@ std::vector<float> run(Model& m, Plan& plan, int64_t batch) {
   return std::vector<float>(out, out + batch * 3);
 }
 
-bool folded(const Plan& plan) {
+bool folded(const Plan& plan, const std::string& node = "norm") {
   const auto impls = plan.implementations();
-  return std::find(impls.begin(), impls.end(), "norm: folded into conv") != impls.end();
+  return std::find(impls.begin(), impls.end(), node + ": folded into conv") != impls.end();
 }
 
-void check_same(int channels, int filters) {
+void check_same(int channels, int filters, int side = 10, bool pool_folds = false) {
   dnnl::engine eng(dnnl::engine::kind::cpu, 0);
-  Model fused(parse_graph_spec(graph(channels, filters, false), "fused.yaml"), testing::registry(), eng);
-  Model plain(parse_graph_spec(graph(channels, filters, true), "plain.yaml"), testing::registry(), eng);
+  Model fused(parse_graph_spec(graph(channels, filters, false, side), "fused.yaml"), testing::registry(), eng);
+  Model plain(parse_graph_spec(graph(channels, filters, true, side), "plain.yaml"), testing::registry(), eng);
   set_params(fused, 3);
   set_params(plain, 3);
   const int64_t batch = 4;
   Plan fused_plan(fused, batch), plain_plan(plain, batch);
   CHECK(folded(fused_plan));
   CHECK_FALSE(folded(plain_plan));
+  CHECK(folded(fused_plan, "pool") == pool_folds);
+  CHECK_FALSE(folded(plain_plan, "pool"));
   auto compare = [&] {
     const std::vector<float> a = run(fused, fused_plan, batch), b = run(plain, plain_plan, batch);
     REQUIRE(a.size() == b.size());
@@ -92,6 +95,12 @@ void check_same(int channels, int filters) {
 TEST_CASE("folding: a frozen batch_norm folded into its convolution gives the unfolded outputs") {
   SUBCASE("direct convolution, one input channel") { check_same(1, 8); }
   SUBCASE("Winograd convolution at inference, 16 channels each side") { check_same(16, 16); }
+  // The one-channel blocked kernels (AVX2, AVX-512) also take the max pool; an odd map (9 x
+  // 9) leaves its last row and column to no window.
+  for (int side : {10, 11})
+    SUBCASE(("one channel, 32 filters, with the max pool, image side " + std::to_string(side)).c_str()) {
+      check_same(1, 32, side, testing::has_avx2());
+    }
 }
 
 TEST_CASE("folding: a trainable convolution keeps its batch_norm") {

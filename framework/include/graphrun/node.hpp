@@ -49,12 +49,14 @@ struct PlanContext {
   // samples each. A node whose op declares OpInfo::batch_groups keeps them apart where it
   // mixes samples (batch_norm: statistics per group).
   int64_t batch_groups = 1;
-  // Fusion offer: the only reader of this node's output is `next`, a per-channel affine map
-  // (Node::is_channel_affine); both are frozen and neither runs backward. A node that
-  // applies next->channel_affine() to its own output in forward sets `absorbed_next`; the
-  // executor then skips `next`, whose output becomes this node's output.
-  const Node* next_affine = nullptr;
-  bool absorbed_next = false;
+  // Fusion offer: the nodes after this one, each the only reader of the one before
+  // (`next[0]` reads this node's output), all frozen and running no backward, as is this
+  // node. A node that computes the first k of them in its own forward sets `absorbed = k`;
+  // the executor then skips them and binds as this node's output the output of next[k-1]
+  // (planned by that node as usual, from this node's returned descriptor). A per-channel
+  // affine map (Node::is_channel_affine) folds into a producer that applies it at its store.
+  std::vector<const Node*> next{};
+  size_t absorbed = 0;
   // Extent offer: every reader of the output reads only its leading `output_extent`
   // (per-sample dims, e.g. a pooling window that drops the last row) and this node runs no
   // backward. A node may leave the rest of its output unwritten. Empty: all of it is read.

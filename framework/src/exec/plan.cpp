@@ -70,7 +70,8 @@ struct Plan::Step {
   std::unique_ptr<Slot> grad_in;  // gathers consumers' gradients into out_grad
   Tensor plain;                   // plain copy of out for readers, when out is blocked
   dnnl::reorder to_plain;
-  int folded_into = -1;  // a node that applies this one in its own forward (ChannelAffine)
+  int folded_into = -1;   // a node that computes this one in its own forward (PlanContext::next)
+  int fused_output = -1;  // the last node folded into this one: its output is written here
   bool aliased = false;  // out is a view of input 0 (PlanContext::output_aliases_input)
   bool partial = false;  // offered an output extent: parts of out may never be written
   std::vector<Tensor> parts;         // stack: each input's slice of out
@@ -180,22 +181,26 @@ void Plan::plan_split(int id) {
   s.input_grads = {nullptr};
 }
 
-// The reader a node may fold into its own forward (PlanContext::next_affine): its only
-// reader, a per-channel affine map, with both frozen (always in eval mode) and no backward
-// through either. -1 when there is none.
-int Plan::affine_reader(int id) const {
+// The readers a node may compute in its own forward (PlanContext::next): a chain of nodes,
+// each the only reader of the one before, all frozen (always in eval mode) with no backward
+// through any, none of them but the last the graph's output.
+std::vector<int> Plan::fusable_readers(int id) const {
+  std::vector<int> chain;
   const Step& s = *steps_[id];
-  if (consumers_[id] != 1 || !s.node || s.def->trainable || s.run_backward || id == model_.output()) return -1;
-  for (size_t c = size_t(id) + 1; c < steps_.size(); ++c) {
-    const Step& r = *steps_[c];
-    const auto& ins = r.def->inputs;
-    if (std::find(ins.begin(), ins.end(), id) == ins.end()) continue;
-    bool relu = false;
-    const bool fusable = ins.size() == 1 && r.node && !r.def->trainable && !r.run_backward &&
-                         r.node->is_channel_affine(relu);
-    return fusable ? int(c) : -1;
+  if (!s.node || s.def->trainable || s.run_backward) return chain;
+  for (int cur = id; consumers_[cur] == 1 && cur != model_.output();) {
+    int reader = -1;
+    for (size_t c = size_t(cur) + 1; c < steps_.size() && reader < 0; ++c) {
+      const auto& ins = steps_[c]->def->inputs;
+      if (std::find(ins.begin(), ins.end(), cur) != ins.end()) reader = int(c);
+    }
+    if (reader < 0) break;
+    const Step& r = *steps_[reader];
+    if (r.def->inputs.size() != 1 || !r.node || r.def->trainable || r.run_backward) break;
+    chain.push_back(reader);
+    cur = reader;
   }
-  return -1;
+  return chain;
 }
 
 // The leading part of a node's output that its readers read (PlanContext::output_extent):
@@ -235,8 +240,8 @@ void Plan::plan_node(int id) {
     ctx.inputs.push_back(steps_[in]->out.desc());
     ctx.needs_input_grad.push_back(s.run_backward && steps_[in]->needs_grad);
   }
-  const int reader = affine_reader(id);
-  if (reader >= 0) ctx.next_affine = steps_[reader]->node.get();
+  const std::vector<int> readers = fusable_readers(id);
+  for (int r : readers) ctx.next.push_back(steps_[r]->node.get());
   ctx.output_extent = read_extent(id);
   s.partial = !ctx.output_extent.empty();
   auto& params = model_.params();
@@ -263,11 +268,14 @@ void Plan::plan_node(int id) {
     relayout(prm, ctx.params[k]);
     log_implementation(verbose_, d.name + " (" + d.op + ")", "parameter " + prm.name + " kept in the layout its primitives use");
   }
-  if (reader >= 0 && ctx.absorbed_next) {
-    steps_[reader]->folded_into = id;
-    log_implementation(verbose_, model_.nodes()[reader].name + " (" + model_.nodes()[reader].op + ")",
+  if (ctx.absorbed > readers.size())
+    throw Error(d.where + ": node '" + d.name + "' (" + d.op + "): its plugin absorbed more readers than were offered");
+  for (size_t k = 0; k < ctx.absorbed; ++k) {
+    steps_[readers[k]]->folded_into = id;
+    log_implementation(verbose_, model_.nodes()[readers[k]].name + " (" + model_.nodes()[readers[k]].op + ")",
                        "folded into " + d.name);
   }
+  if (ctx.absorbed > 0) s.fused_output = readers[ctx.absorbed - 1];
   s.input_descs = ctx.inputs;
   s.converted.resize(d.inputs.size());
   s.convert.resize(d.inputs.size());
@@ -277,9 +285,11 @@ void Plan::plan_node(int id) {
     s.converted[j] = Tensor(ctx.inputs[j], model_.engine());
     s.convert[j] = dnnl::reorder(produced.memory(), s.converted[j].memory());
   }
-  // A folded node never runs: its output is its producer's, already mapped.
-  if (s.folded_into >= 0) {
-    s.out = steps_[s.folded_into]->out;
+  // A folded node never runs: its output is its producer's where they are alike, else
+  // its own tensor, which the node it is folded into writes.
+  const Tensor& producer_out = d.inputs.empty() ? s.out : steps_[d.inputs[0]]->out;
+  if (s.folded_into >= 0 && out_desc == producer_out.desc()) {
+    s.out = producer_out;
   } else if (ctx.output_aliases_input) {
     Tensor& in = s.converted[0].empty() ? steps_[d.inputs[0]]->out : s.converted[0];
     if (out_desc.get_size() != in.desc().get_size())
@@ -368,7 +378,7 @@ void Plan::plan_gradients() {
     for (size_t j = 0; j < nodes[i].inputs.size(); ++j)
       b.inputs.push_back(s.converted[j].empty() ? &steps_[nodes[i].inputs[j]]->out : &s.converted[j]);
     b.input_grads = s.input_grads;
-    b.output = &s.out;
+    b.output = s.fused_output >= 0 ? &steps_[size_t(s.fused_output)]->out : &s.out;
     b.output_grad = s.run_backward ? &s.out_grad : nullptr;
     for (int p : nodes[i].params) {
       b.params.push_back(&params[p].value);

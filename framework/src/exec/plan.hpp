@@ -34,7 +34,7 @@ class Plan {
  private:
   struct Step;
   struct Slot;
-  int affine_reader(int id) const;
+  std::vector<int> fusable_readers(int id) const;
   Shape read_extent(int id) const;
   void plan_node(int id);
   void plan_stack(int id);
