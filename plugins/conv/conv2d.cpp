@@ -1,6 +1,7 @@
 // conv2d: 2-D convolution with Keras Conv2D semantics (valid/same padding, strides, bias,
 // activation) on per-sample [channels, height, width] tensors.
 #include "affine_fold.hpp"
+#include "gemm_data_gradient.hpp"
 #include "layout.hpp"
 #include "pool2d.hpp"
 #include "single_channel.hpp"
@@ -262,7 +263,16 @@ class Conv2d : public Node {
     bwd_data_ = {};
     w_bwd_data_ = {};
     reuse_fwd_weights_ = false;
-    if (p.bwd_data) {
+    // Few input channels, channels-last, stride 1, no padding: the data gradient as a
+    // matrix product (gemm_data_gradient.hpp), oneDNN's kernel leaves its vectors mostly empty.
+    gemm_data_ = p.bwd_data && in_[0] <= kGemmDataChannels && p.src == tagged(src_dims, tag::nhwc) &&
+                 p.dst == tagged(dst_dims, tag::nhwc) && strides_[0] == 1 && strides_[1] == 1 && wh_.pad_l == 0 &&
+                 ww_.pad_l == 0 && wh_.out == in_[1] - kernel_[0] + 1 && ww_.out == in_[2] - kernel_[1] + 1;
+    if (gemm_data_) {
+      gemm_data_gradient_ = GemmDataGradient({ctx.batch, in_[0], filters_, in_[1], in_[2], kernel_[0], kernel_[1]});
+      log_implementation(ctx.verbose, "conv2d: backward data", kGemmDataImpl);
+      impls_.push_back(kGemmDataImpl);
+    } else if (p.bwd_data) {
       bwd_data_ = conv_bwd_data(p.bwd_data);
       note("backward data", p.bwd_data);
       reuse_fwd_weights_ = p.bwd_data.weights_desc() == p.fwd.weights_desc();
@@ -307,7 +317,7 @@ class Conv2d : public Node {
       throw Error("conv2d: the max pool folded into it planned an output of dims it does not compute");
     if (pooled_ && out().desc() != tagged(out().dims(), blocked_filters(geometry_) == 16 ? tag::nChw16c : tag::nChw8c))
       throw Error("conv2d: the max pool folded into it planned an output layout it does not write");
-    if (b.input_grads.at(0) && !bwd_data_ && !direct_data_ && !own_winograd_)
+    if (b.input_grads.at(0) && !bwd_data_ && !direct_data_ && !own_winograd_ && !gemm_data_)
       throw Error("conv2d: an input gradient is bound but was not planned");
     if (!b.param_grads.empty() && b.param_grads[0] && !bwd_weights_ && !own_weights_ && !own_winograd_)
       throw Error("conv2d: parameter gradients are bound but were not planned");
@@ -382,6 +392,10 @@ class Conv2d : public Node {
       ctx.stream.wait();
       single_channel_data_gradient(geometry_, static_cast<const float*>(dz_for_data_.get_data_handle()),
                                    param(0).data(), in_grad(0)->data(), data_scratch_);
+    } else if (want_data && gemm_data_) {
+      ctx.stream.wait();
+      gemm_data_gradient_.compute(static_cast<const float*>(dz_ready_.get_data_handle()), param(0).data(),
+                                  in_grad(0)->data());
     } else if (want_data) {
       if (!reuse_fwd_weights_ && w_bwd_data_.copy)
         w_bwd_data_.reorder.execute(ctx.stream, param(0).memory(), w_bwd_data_.mem);
@@ -555,6 +569,10 @@ class Conv2d : public Node {
   ChannelAffine affine_;
   memory folded_w_, folded_b_;  // plain kernel and bias with next_ folded in
   bool reuse_fwd_weights_ = false;
+  bool gemm_data_ = false;  // the data gradient by GemmDataGradient
+  GemmDataGradient gemm_data_gradient_;
+  static constexpr int64_t kGemmDataChannels = 4;
+  static constexpr const char* kGemmDataImpl = "graphrun:gemm_data_gradient";
   memory dz_;  // gradient before the activation
   bool direct_data_ = false;  // the single-channel data gradient, computed here
   bool own_ = false;          // forward computed here too (single_channel.hpp)
