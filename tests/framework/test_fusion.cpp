@@ -76,6 +76,9 @@ void check_same(int channels, int filters, int side = 10, bool pool_folds = fals
   CHECK_FALSE(folded(plain_plan));
   CHECK(folded(fused_plan, "pool") == pool_folds);
   CHECK_FALSE(folded(plain_plan, "pool"));
+  // A chain computed by its first node keeps only its last node's output.
+  CHECK_THROWS_WITH_AS(fused_plan.output(fused.find("conv")), doctest::Contains("is not kept"), Error);
+  if (pool_folds) CHECK_THROWS_WITH_AS(fused_plan.output(fused.find("norm")), doctest::Contains("is not kept"), Error);
   auto compare = [&] {
     const std::vector<float> a = run(fused, fused_plan, batch), b = run(plain, plain_plan, batch);
     REQUIRE(a.size() == b.size());
@@ -195,7 +198,7 @@ TEST_CASE("extent: a frozen convolution computes only the part of its output its
   // Where oneDNN has Winograd (AVX-512) it runs the layer, whole; graphrun's takes the offer.
   if (!testing::has_avx512_core()) CHECK(computes_part(part_plan));
   CHECK_FALSE(computes_part(whole_plan));
-  CHECK_THROWS_WITH_AS(part_plan.output(part.find("conv")), doctest::Contains("only the part of its output"), Error);
+  CHECK_THROWS_WITH_AS(part_plan.output(part.find("norm")), doctest::Contains("only the part of its output"), Error);
   const std::vector<float> a = pooled(part, part_plan, batch), b = pooled(whole, whole_plan, batch);
   REQUIRE(a.size() == b.size());
   for (size_t i = 0; i < a.size(); ++i) CHECK(a[i] == doctest::Approx(b[i]).epsilon(1e-5));

@@ -432,6 +432,9 @@ float Plan::loss() const {
 
 const float* Plan::output(int node) {
   Step& s = *steps_[node];
+  // Where a chain of nodes is computed by its first, only the last one's output exists.
+  if (s.fused_output >= 0 || (s.folded_into >= 0 && steps_[size_t(s.folded_into)]->fused_output != node))
+    throw Error("node '" + s.def->name + "': its output is not kept, a later node folded into the same one is");
   if (s.partial) throw Error("node '" + s.def->name + "': only the part of its output its readers use is computed");
   if (s.plain.empty()) return s.out.data();
   s.to_plain.execute(stream_, s.out.memory(), s.plain.memory());
