@@ -124,11 +124,14 @@ class Conv2d : public Node {
     // are the other passes for a few filters at stride 1, on plain nchw images.
     const bool single_channel = need_data && in_[0] == 1 && layout_ == "auto";
     const bool dnnl_data = need_data && !single_channel;
-    own_ = in_[0] == 1 && filters_ <= kOwnFilters && layout_ == "auto" && algorithm_ != "winograd" &&
-           supports_direct(geometry_);
+    const bool one_channel = in_[0] == 1 && layout_ == "auto" && algorithm_ != "winograd";
     // More filters (a multiple of the vector width): the same, written channel-blocked.
     const int64_t block = blocked_filters(geometry_);
-    own_blocked_ = !own_ && in_[0] == 1 && layout_ == "auto" && algorithm_ != "winograd" && block > 0;
+    path_ = Path::onednn;
+    if (one_channel && filters_ <= kOwnFilters && supports_direct(geometry_))
+      path_ = Path::single_channel;
+    else if (one_channel && block > 0)
+      path_ = Path::single_channel_blocked;
     weights_fixed_ = !need_weights;
     // A following batch_norm at inference is folded into the kernel and bias (its relu
     // becomes this node's); only after a linear output.
@@ -142,29 +145,30 @@ class Conv2d : public Node {
     }
     // A 2x2 max pool (stride 2) after that is computed in the same pass by the blocked
     // kernels, frozen: the full-size map never goes to memory.
-    pooled_ = own_blocked_ && ctx.next.size() > ctx.absorbed && (act() == "relu" || act() == "linear") &&
-              pools_2x2(*ctx.next[ctx.absorbed]);
+    pooled_ = path_ == Path::single_channel_blocked && ctx.next.size() > ctx.absorbed &&
+              (act() == "relu" || act() == "linear") && pools_2x2(*ctx.next[ctx.absorbed]);
     if (pooled_) ctx.absorbed += 1;
 
     // Winograd without oneDNN's (AVX-512 only): graphrun's own, on channels-last data.
-    own_winograd_ = !own_ && !own_blocked_ && winograd() && own_winograd_fits() && !onednn_winograd(src_dims, dst_dims, eng);
-    if (own_winograd_)
+    if (path_ == Path::onednn && winograd() && own_winograd_fits() && !onednn_winograd(src_dims, dst_dims, eng))
+      path_ = Path::winograd;
+    if (path_ == Path::winograd)
       winograd_ = Winograd3x3({ctx.batch, in_[0], filters_, in_[1], in_[2], wh_.out, ww_.out, wh_.pad_l, ww_.pad_l,
                                extent(ctx, 1), extent(ctx, 2)});
     winograd_sources_ = {};
 
     std::optional<Passes> chosen;
-    if (own_winograd_) {
+    if (path_ == Path::winograd) {
       chosen = Passes{};
       chosen->src = tagged(src_dims, tag::nhwc);
       chosen->dst = tagged(dst_dims, tag::nhwc);
       chosen->fused = act() == "relu";  // applied at the store
-    } else if (own_blocked_) {
+    } else if (path_ == Path::single_channel_blocked) {
       chosen = Passes{};
       chosen->src = tagged(src_dims, tag::nchw);
       chosen->dst = tagged(dst_dims, block == 16 ? tag::nChw16c : tag::nChw8c);
       chosen->fused = act() == "relu";  // applied at the store
-    } else if (own_) {
+    } else if (path_ == Path::single_channel) {
       chosen = Passes{};
       chosen->src = tagged(src_dims, tag::nchw);
       chosen->dst = tagged(dst_dims, tag::nchw);
@@ -177,7 +181,7 @@ class Conv2d : public Node {
     std::vector<bool> algorithms{false};
     if (winograd()) algorithms = algorithm_ == "winograd" ? std::vector<bool>{true} : std::vector<bool>{true, false};
     for (auto [s, d] : order) {
-      if (own_ || own_blocked_ || own_winograd_) break;
+      if (path_ != Path::onednn) break;
       for (bool wino : algorithms) {
         std::optional<Passes> p =
             try_layout(tagged(src_dims, s), tagged(dst_dims, d), dnnl_data, need_weights, wino, eng);
@@ -193,9 +197,9 @@ class Conv2d : public Node {
                   "algorithm: auto or direct");
     if (!chosen) throw Error("conv2d: oneDNN offers no convolution for input " + to_string(in_));
     // The direct data gradient writes a plain single-channel image (nchw and nhwc alike).
-    direct_data_ = single_channel && !own_winograd_ &&
-                   (chosen->src == tagged(src_dims, tag::nchw) || chosen->src == tagged(src_dims, tag::nhwc));
-    if (single_channel && !direct_data_) {
+    const bool direct_data = single_channel && path_ != Path::winograd &&
+                             (chosen->src == tagged(src_dims, tag::nchw) || chosen->src == tagged(src_dims, tag::nhwc));
+    if (single_channel && !direct_data) {
       std::optional<Passes> with_data = try_layout(chosen->src, chosen->dst, true, need_weights, false, eng);
       if (!with_data) throw Error("conv2d: oneDNN offers no data gradient for input " + to_string(in_));
       chosen = std::move(with_data);
@@ -211,7 +215,7 @@ class Conv2d : public Node {
 
     w_fwd_ = {};
     fwd_ = {};
-    if (own_winograd_) {
+    if (path_ == Path::winograd) {
       for (auto [pass, runs] : {std::pair{"forward", true}, {"backward data", need_data}, {"backward weights", need_weights}})
         if (runs) {
           log_implementation(ctx.verbose, std::string("conv2d: ") + pass, kWinogradImpl);
@@ -223,7 +227,7 @@ class Conv2d : public Node {
         log_implementation(ctx.verbose, "conv2d: forward", part);
         impls_.push_back(part);
       }
-    } else if (own_ || own_blocked_) {
+    } else if (one_channel_kernels()) {
       log_implementation(ctx.verbose, "conv2d: forward", own_impl());
       impls_.push_back(own_impl());
     } else {
@@ -265,14 +269,21 @@ class Conv2d : public Node {
     reuse_fwd_weights_ = false;
     // Few input channels, channels-last, stride 1, no padding: the data gradient as a
     // matrix product (gemm_data_gradient.hpp), oneDNN's kernel leaves its vectors mostly empty.
-    gemm_data_ = p.bwd_data && in_[0] <= kGemmDataChannels && p.src == tagged(src_dims, tag::nhwc) &&
-                 p.dst == tagged(dst_dims, tag::nhwc) && strides_[0] == 1 && strides_[1] == 1 && wh_.pad_l == 0 &&
-                 ww_.pad_l == 0 && wh_.out == in_[1] - kernel_[0] + 1 && ww_.out == in_[2] - kernel_[1] + 1;
-    if (gemm_data_) {
+    const bool gemm_data = p.bwd_data && in_[0] <= kGemmDataChannels && p.src == tagged(src_dims, tag::nhwc) &&
+                           p.dst == tagged(dst_dims, tag::nhwc) && strides_[0] == 1 && strides_[1] == 1 &&
+                           wh_.pad_l == 0 && ww_.pad_l == 0 && wh_.out == in_[1] - kernel_[0] + 1 &&
+                           ww_.out == in_[2] - kernel_[1] + 1;
+    data_path_ = !need_data                ? DataPath::none
+                 : path_ == Path::winograd ? DataPath::winograd
+                 : direct_data             ? DataPath::single_channel
+                 : gemm_data               ? DataPath::gemm
+                 : p.bwd_data              ? DataPath::onednn
+                                           : DataPath::none;
+    if (data_path_ == DataPath::gemm) {
       gemm_data_gradient_ = GemmDataGradient({ctx.batch, in_[0], filters_, in_[1], in_[2], kernel_[0], kernel_[1]});
       log_implementation(ctx.verbose, "conv2d: backward data", kGemmDataImpl);
       impls_.push_back(kGemmDataImpl);
-    } else if (p.bwd_data) {
+    } else if (data_path_ == DataPath::onednn) {
       bwd_data_ = conv_bwd_data(p.bwd_data);
       note("backward data", p.bwd_data);
       reuse_fwd_weights_ = p.bwd_data.weights_desc() == p.fwd.weights_desc();
@@ -282,7 +293,7 @@ class Conv2d : public Node {
 
     dz_to_plain_ = {};
     dz_plain_ = {};
-    if (direct_data_) {
+    if (data_path_ == DataPath::single_channel) {
       const memory::desc plain_dz = tagged(dst_dims, tag::nchw);
       if (p.dst != plain_dz) {
         dz_plain_ = memory(plain_dz, eng);
@@ -296,7 +307,7 @@ class Conv2d : public Node {
 
     bwd_weights_ = {};
     dw_ = {};
-    own_weights_ = (own_ || own_blocked_) && need_weights;
+    own_weights_ = one_channel_kernels() && need_weights;
     if (own_weights_) {
       log_implementation(ctx.verbose, "conv2d: backward weights", own_impl());
       impls_.push_back(own_impl());
@@ -317,9 +328,9 @@ class Conv2d : public Node {
       throw Error("conv2d: the max pool folded into it planned an output of dims it does not compute");
     if (pooled_ && out().desc() != tagged(out().dims(), blocked_filters(geometry_) == 16 ? tag::nChw16c : tag::nChw8c))
       throw Error("conv2d: the max pool folded into it planned an output layout it does not write");
-    if (b.input_grads.at(0) && !bwd_data_ && !direct_data_ && !own_winograd_ && !gemm_data_)
+    if (b.input_grads.at(0) && data_path_ == DataPath::none)
       throw Error("conv2d: an input gradient is bound but was not planned");
-    if (!b.param_grads.empty() && b.param_grads[0] && !bwd_weights_ && !own_weights_ && !own_winograd_)
+    if (!b.param_grads.empty() && b.param_grads[0] && !bwd_weights_ && !own_weights_ && path_ != Path::winograd)
       throw Error("conv2d: parameter gradients are bound but were not planned");
     memory src = in(0).memory(), dst = out().memory();
     memory kernel = param(0).memory();
@@ -337,7 +348,7 @@ class Conv2d : public Node {
     dz_ready_ = dz;
     dz_for_data_ = dz_plain_ ? dz_plain_ : dz;
     if (dz_plain_) dz_plain_args_ = {{DNNL_ARG_FROM, dz}, {DNNL_ARG_TO, dz_plain_}};
-    if (in_grad(0) && !direct_data_) {
+    if (in_grad(0) && data_path_ == DataPath::onednn) {
       memory w = reuse_fwd_weights_ ? w_fwd : (w_bwd_data_.copy ? w_bwd_data_.mem : kernel);
       bwd_data_args_ = {{DNNL_ARG_DIFF_DST, dz}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, in_grad(0)->memory()}};
     }
@@ -350,7 +361,7 @@ class Conv2d : public Node {
 
   void forward(ExecContext& ctx) override {
     stage_forward_weights(ctx.stream);
-    if (own_winograd_) {
+    if (path_ == Path::winograd) {
       ctx.stream.wait();  // the input's producer has finished
       const float* w = next_ ? static_cast<const float*>(folded_w_.get_data_handle()) : param(0).data();
       // Fixed weights (a frozen node) are transformed again only when their values change.
@@ -358,13 +369,13 @@ class Conv2d : public Node {
       const float* bias = next_ ? static_cast<const float*>(folded_b_.get_data_handle())
                                 : use_bias_ ? param(1).data() : nullptr;
       winograd_.forward(in(0).data(), bias, act() == "relu", out().data());
-    } else if (own_ || own_blocked_) {
+    } else if (one_channel_kernels()) {
       ctx.stream.wait();  // the input's producer has finished
       const float* w = next_ ? static_cast<const float*>(folded_w_.get_data_handle()) : param(0).data();
       const float* bias = next_ ? static_cast<const float*>(folded_b_.get_data_handle())
                                 : use_bias_ ? param(1).data() : nullptr;
       const bool relu = act() == "relu" && !act_fwd_;
-      if (own_blocked_)
+      if (path_ == Path::single_channel_blocked)
         single_channel_forward_blocked(geometry_, in(0).data(), w, bias, relu, out().data(), forward_scratch_, pooled_);
       else
         single_channel_forward(geometry_, in(0).data(), w, bias, relu, out().data(), forward_scratch_);
@@ -380,19 +391,19 @@ class Conv2d : public Node {
     const bool want_weights = !b_.param_grads.empty() && param_grad(0) != nullptr;
     if (!want_data && !want_weights) return;
     if (act_bwd_) act_bwd_.execute(ctx.stream, act_bwd_args_);
-    if (own_winograd_) {
+    if (path_ == Path::winograd) {
       ctx.stream.wait();
       winograd_.backward(in(0).data(), static_cast<const float*>(dz_for_data_.get_data_handle()),
                          want_data ? in_grad(0)->data() : nullptr, want_weights ? param_grad(0)->data() : nullptr,
                          want_weights && use_bias_ ? param_grad(1)->data() : nullptr);
       return;
     }
-    if (want_data && direct_data_) {
+    if (want_data && data_path_ == DataPath::single_channel) {
       if (dz_to_plain_) dz_to_plain_.execute(ctx.stream, dz_plain_args_);
       ctx.stream.wait();
       single_channel_data_gradient(geometry_, static_cast<const float*>(dz_for_data_.get_data_handle()),
                                    param(0).data(), in_grad(0)->data(), data_scratch_);
-    } else if (want_data && gemm_data_) {
+    } else if (want_data && data_path_ == DataPath::gemm) {
       ctx.stream.wait();
       gemm_data_gradient_.compute(static_cast<const float*>(dz_ready_.get_data_handle()), param(0).data(),
                                   in_grad(0)->data());
@@ -405,7 +416,7 @@ class Conv2d : public Node {
       ctx.stream.wait();
       const float* dz = static_cast<const float*>(dz_ready_.get_data_handle());
       float* db = use_bias_ ? param_grad(1)->data() : nullptr;
-      if (own_blocked_)
+      if (path_ == Path::single_channel_blocked)
         single_channel_weight_gradient_blocked(geometry_, in(0).data(), dz, param_grad(0)->data(), db, weight_scratch_);
       else
         single_channel_weight_gradient(geometry_, in(0).data(), dz, param_grad(0)->data(), db, weight_scratch_);
@@ -569,18 +580,25 @@ class Conv2d : public Node {
   ChannelAffine affine_;
   memory folded_w_, folded_b_;  // plain kernel and bias with next_ folded in
   bool reuse_fwd_weights_ = false;
-  bool gemm_data_ = false;  // the data gradient by GemmDataGradient
   GemmDataGradient gemm_data_gradient_;
   static constexpr int64_t kGemmDataChannels = 4;
   static constexpr const char* kGemmDataImpl = "graphrun:gemm_data_gradient";
   memory dz_;  // gradient before the activation
-  bool direct_data_ = false;  // the single-channel data gradient, computed here
-  bool own_ = false;          // forward computed here too (single_channel.hpp)
-  bool own_weights_ = false;  // and the weight gradient
-  bool own_blocked_ = false;  // the same with many filters, channel-blocked output
+  // Who computes the forward pass: oneDNN; graphrun's one-channel kernels
+  // (single_channel.hpp), which also take the weight gradient, for a few filters on plain
+  // images or a multiple of the vector width written channel-blocked; or graphrun's
+  // Winograd, which takes every pass.
+  enum class Path { onednn, single_channel, single_channel_blocked, winograd };
+  Path path_ = Path::onednn;
+  bool one_channel_kernels() const { return path_ == Path::single_channel || path_ == Path::single_channel_blocked; }
+  // Who computes the data gradient: oneDNN's primitive, the one-channel kernel, Winograd,
+  // or a matrix product (gemm_data_gradient.hpp); none when it is not needed.
+  enum class DataPath { none, onednn, single_channel, winograd, gemm };
+  DataPath data_path_ = DataPath::none;
+  bool own_weights_ = false;  // the weight gradient by the one-channel kernels
   const char* own_impl() const {
     if (pooled_) return "graphrun:single_channel_blocked+max_pool_2x2";
-    return own_blocked_ ? "graphrun:single_channel_blocked" : "graphrun:single_channel";
+    return path_ == Path::single_channel_blocked ? "graphrun:single_channel_blocked" : "graphrun:single_channel";
   }
 
   // Whether `next` is a max pool that single_channel_forward_blocked can compute: 2x2
@@ -591,7 +609,6 @@ class Conv2d : public Node {
            p->pad_top == 0 && p->pad_left == 0 && p->out_h == wh_.out / 2 && p->out_w == ww_.out / 2;
   }
   Scratch forward_scratch_, data_scratch_, weight_scratch_;
-  bool own_winograd_ = false;  // every pass by winograd_
   Winograd3x3 winograd_;
   SourceValues winograd_sources_;  // what winograd_'s weights were last transformed from
   static constexpr const char* kWinogradImpl = "graphrun:winograd_f2x2";
