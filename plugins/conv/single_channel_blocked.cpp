@@ -57,38 +57,23 @@ inline __attribute__((always_inline)) void image_forward(const ConvGeometry& g, 
   }
 }
 
-// Two pooled pixels of one pooled row: the 2x2 conv outputs under each (8 accumulators),
-// their max, then bias and relu, which commute with the max.
-template <int L>
-inline __attribute__((always_inline)) void pooled_pair(const float* xp, int64_t cols, const Lanes<L> (&w)[kArea],
-                                                       const Lanes<L>& bias, bool relu, float* z) {
-  Lanes<L> acc[2][4] = {};
+// Q neighbouring pooled pixels of one pooled row: the 2x2 conv outputs under each (4Q
+// accumulators), their max, then bias and relu, which commute with the max.
+template <int L, int Q>
+inline __attribute__((always_inline)) void pooled_pixels(const float* xp, int64_t cols, const Lanes<L> (&w)[kArea],
+                                                         const Lanes<L>& bias, bool relu, float* z) {
+  Lanes<L> acc[2][2 * Q] = {};
   for (int ky = 0; ky < kSize; ++ky)
     for (int kx = 0; kx < kSize; ++kx)
       for (int r = 0; r < 2; ++r)
-        for (int p = 0; p < 4; ++p) acc[r][p] += xp[(r + ky) * cols + kx + p] * w[ky * kSize + kx];
+        for (int p = 0; p < 2 * Q; ++p) acc[r][p] += xp[(r + ky) * cols + kx + p] * w[ky * kSize + kx];
   const Lanes<L> zero = {};
-  for (int q = 0; q < 2; ++q) {
+  for (int q = 0; q < Q; ++q) {
     const Lanes<L> a = acc[0][2 * q] > acc[0][2 * q + 1] ? acc[0][2 * q] : acc[0][2 * q + 1];
     const Lanes<L> b = acc[1][2 * q] > acc[1][2 * q + 1] ? acc[1][2 * q] : acc[1][2 * q + 1];
     const Lanes<L> m = (a > b ? a : b) + bias;
     store<L>(z + q * L, relu ? (m > zero ? m : zero) : m);
   }
-}
-
-// The same, one pooled pixel.
-template <int L>
-inline __attribute__((always_inline)) void pooled_one(const float* xp, int64_t cols, const Lanes<L> (&w)[kArea],
-                                                      const Lanes<L>& bias, bool relu, float* z) {
-  Lanes<L> acc[2][2] = {};
-  for (int ky = 0; ky < kSize; ++ky)
-    for (int kx = 0; kx < kSize; ++kx)
-      for (int r = 0; r < 2; ++r)
-        for (int p = 0; p < 2; ++p) acc[r][p] += xp[(r + ky) * cols + kx + p] * w[ky * kSize + kx];
-  const Lanes<L> a = acc[0][0] > acc[0][1] ? acc[0][0] : acc[0][1];
-  const Lanes<L> b = acc[1][0] > acc[1][1] ? acc[1][0] : acc[1][1];
-  const Lanes<L> m = (a > b ? a : b) + bias, zero = {};
-  store<L>(z, relu ? (m > zero ? m : zero) : m);
 }
 
 // image_forward followed by a 2x2 max pool of stride 2 (rows and columns past the last
@@ -106,8 +91,8 @@ inline __attribute__((always_inline)) void image_forward_pooled(const ConvGeomet
       float* row = z + b * plane + py * pw * L;
       const float* in = xp + 2 * py * cols;
       int64_t px = 0;
-      for (; px + 2 <= pw; px += 2) pooled_pair<L>(in + 2 * px, cols, w, bv, relu, row + px * L);
-      for (; px < pw; ++px) pooled_one<L>(in + 2 * px, cols, w, bv, relu, row + px * L);
+      for (; px + 2 <= pw; px += 2) pooled_pixels<L, 2>(in + 2 * px, cols, w, bv, relu, row + px * L);
+      for (; px < pw; ++px) pooled_pixels<L, 1>(in + 2 * px, cols, w, bv, relu, row + px * L);
     }
   }
 }

@@ -49,14 +49,15 @@ void set_params(Model& m, unsigned seed) {
   }
 }
 
-std::vector<float> run(Model& m, Plan& plan, int64_t batch) {
+// The first `count` values of node `output` after an eval forward pass on random images.
+std::vector<float> run(Model& m, Plan& plan, const std::string& output, int64_t count) {
   std::mt19937 rng(11);
   std::uniform_real_distribution<float> uni(-1, 1);
   Tensor& in = plan.input(m.find("image"));
   for (size_t i = 0; i < in.size(); ++i) in.data()[i] = uni(rng);
   plan.forward(Mode::eval, 0);
-  const float* out = plan.output(m.find("probs"));
-  return std::vector<float>(out, out + batch * 3);
+  const float* out = plan.output(m.find(output));
+  return std::vector<float>(out, out + count);
 }
 
 bool folded(const Plan& plan, const std::string& node = "norm") {
@@ -80,7 +81,7 @@ void check_same(int channels, int filters, int side = 10, bool pool_folds = fals
   CHECK_THROWS_WITH_AS(fused_plan.output(fused.find("conv")), doctest::Contains("is not kept"), Error);
   if (pool_folds) CHECK_THROWS_WITH_AS(fused_plan.output(fused.find("norm")), doctest::Contains("is not kept"), Error);
   auto compare = [&] {
-    const std::vector<float> a = run(fused, fused_plan, batch), b = run(plain, plain_plan, batch);
+    const std::vector<float> a = run(fused, fused_plan, "probs", batch * 3), b = run(plain, plain_plan, "probs", batch * 3);
     REQUIRE(a.size() == b.size());
     for (size_t i = 0; i < a.size(); ++i) CHECK(a[i] == doctest::Approx(b[i]).epsilon(1e-4));
     return a;
@@ -175,16 +176,6 @@ bool computes_part(const Plan& plan) {
   return std::count(impls.begin(), impls.end(), "conv: forward computes the [16, 8, 8] of [16, 9, 9] its readers use") == 1;
 }
 
-std::vector<float> pooled(Model& m, Plan& plan, int64_t batch) {
-  std::mt19937 rng(12);
-  std::uniform_real_distribution<float> uni(-1, 1);
-  Tensor& in = plan.input(m.find("image"));
-  for (size_t i = 0; i < in.size(); ++i) in.data()[i] = uni(rng);
-  plan.forward(Mode::eval, 0);
-  const float* out = plan.output(m.find("pool"));
-  return std::vector<float>(out, out + batch * 16 * 4 * 4);
-}
-
 }  // namespace
 
 TEST_CASE("extent: a frozen convolution computes only the part of its output its pooling reads") {
@@ -199,7 +190,8 @@ TEST_CASE("extent: a frozen convolution computes only the part of its output its
   if (!testing::has_avx512_core()) CHECK(computes_part(part_plan));
   CHECK_FALSE(computes_part(whole_plan));
   CHECK_THROWS_WITH_AS(part_plan.output(part.find("norm")), doctest::Contains("only the part of its output"), Error);
-  const std::vector<float> a = pooled(part, part_plan, batch), b = pooled(whole, whole_plan, batch);
+  const std::vector<float> a = run(part, part_plan, "pool", batch * 16 * 4 * 4),
+                           b = run(whole, whole_plan, "pool", batch * 16 * 4 * 4);
   REQUIRE(a.size() == b.size());
   for (size_t i = 0; i < a.size(); ++i) CHECK(a[i] == doctest::Approx(b[i]).epsilon(1e-5));
 }
