@@ -97,9 +97,9 @@ Plan::Plan(Model& model, int64_t batch, bool verbose)
         for (int in : nodes[i].inputs) steps_[in]->on_loss_path = true;
   }
   for (auto& s : steps_) s->run_backward = s->on_loss_path && s->needs_grad;
-  consumers_.assign(n, 0);
+  readers_.assign(n, {});
   for (int i = 0; i < n; ++i)
-    for (int in : nodes[i].inputs) consumers_[in]++;
+    for (size_t j = 0; j < nodes[i].inputs.size(); ++j) readers_[nodes[i].inputs[j]].push_back({i, j});
   for (int i = 0; i < n; ++i) {
     if (nodes[i].role != NodeDef::Role::op) continue;
     steps_[i]->node = nodes[i].info->make(nodes[i].attrs);
@@ -150,7 +150,7 @@ void Plan::plan_stack(int id) {
     s.parts.push_back(Tensor::view(s.out, plain_desc(part), size_t(j * batch_ * per)));
     s.input_descs.push_back(plain_desc(part));
     const bool feed_in_place =
-        !producer.def->feed.empty() && consumers_[d.inputs[j]] == 1 && is_plain(producer.out.desc());
+        !producer.def->feed.empty() && readers_[d.inputs[j]].size() == 1 && is_plain(producer.out.desc());
     if (feed_in_place)
       producer.out = s.parts.back();
     else
@@ -188,13 +188,8 @@ std::vector<int> Plan::fusable_readers(int id) const {
   std::vector<int> chain;
   const Step& s = *steps_[id];
   if (!s.node || s.def->trainable || s.run_backward) return chain;
-  for (int cur = id; consumers_[cur] == 1 && cur != model_.output();) {
-    int reader = -1;
-    for (size_t c = size_t(cur) + 1; c < steps_.size() && reader < 0; ++c) {
-      const auto& ins = steps_[c]->def->inputs;
-      if (std::find(ins.begin(), ins.end(), cur) != ins.end()) reader = int(c);
-    }
-    if (reader < 0) break;
+  for (int cur = id; readers_[cur].size() == 1 && cur != model_.output();) {
+    const int reader = readers_[cur][0].first;
     const Step& r = *steps_[reader];
     if (r.def->inputs.size() != 1 || !r.node || r.def->trainable || r.run_backward) break;
     chain.push_back(reader);
@@ -209,21 +204,18 @@ std::vector<int> Plan::fusable_readers(int id) const {
 // backward, or when anything outside the graph's nodes reads it (the graph's output).
 Shape Plan::read_extent(int id) const {
   const Step& s = *steps_[id];
-  if (!s.node || s.run_backward || id == model_.output() || consumers_[id] == 0) return {};
+  if (!s.node || s.run_backward || id == model_.output() || readers_[id].empty()) return {};
   Shape extent;
-  for (size_t c = size_t(id) + 1; c < steps_.size(); ++c) {
+  for (auto [c, j] : readers_[id]) {
     const Step& r = *steps_[c];
-    const auto& ins = r.def->inputs;
-    for (size_t j = 0; j < ins.size(); ++j) {
-      if (ins[j] != id) continue;
-      if (!r.node) return {};
-      bool relu = false;
-      const bool affine = ins.size() == 1 && !r.def->trainable && !r.run_backward && r.node->is_channel_affine(relu);
-      const Shape part = affine ? read_extent(int(c)) : r.node->input_extent(j);
-      if (part.size() != s.def->shape.size()) return {};
-      if (extent.empty()) extent = part;
-      for (size_t k = 0; k < part.size(); ++k) extent[k] = std::max(extent[k], part[k]);
-    }
+    if (!r.node) return {};
+    bool relu = false;
+    const bool affine =
+        r.def->inputs.size() == 1 && !r.def->trainable && !r.run_backward && r.node->is_channel_affine(relu);
+    const Shape part = affine ? read_extent(c) : r.node->input_extent(j);
+    if (part.size() != s.def->shape.size()) return {};
+    if (extent.empty()) extent = part;
+    for (size_t k = 0; k < part.size(); ++k) extent[k] = std::max(extent[k], part[k]);
   }
   for (size_t k = 0; k < extent.size(); ++k)
     if (extent[k] <= 0 || extent[k] > s.def->shape[k]) return {};

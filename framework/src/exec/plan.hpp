@@ -8,6 +8,7 @@
 #include <graphrun/primitives.hpp>
 
 #include <memory>
+#include <utility>
 #include <vector>
 
 namespace graphrun {
@@ -48,7 +49,7 @@ class Plan {
   dnnl::stream stream_;
   std::vector<std::unique_ptr<Step>> steps_;
   std::vector<std::unique_ptr<Slot>> param_slots_;
-  std::vector<int> consumers_;  // per node: how many nodes read it
+  std::vector<std::vector<std::pair<int, size_t>>> readers_;  // per node: (reader, input index), one per use
 };
 
 }  // namespace graphrun
