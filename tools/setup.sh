@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 mode="${1:-build}"
 
 packages=(build-essential cmake pkg-config libdnnl-dev ocl-icd-opencl-dev libyaml-cpp-dev libboost-dev
-          libboost-graph-dev libboost-filesystem-dev doctest-dev libcli11-dev nlohmann-json3-dev zlib1g-dev
+          libboost-graph-dev libboost-filesystem-dev doctest-dev libcli11-dev nlohmann-json3-dev zlib1g-dev libopencv-dev
           ca-certificates python3 python3-numpy python3-torch libopenblas0-openmp libjemalloc2)
 missing=()
 for p in "${packages[@]}"; do

@@ -45,7 +45,7 @@ TEST_CASE("training: a small Siamese MLP learns MNIST pairs; its checkpoint scor
   std::ifstream csv(dir + "/history.csv");
   std::string header;
   std::getline(csv, header);
-  CHECK(header == "epoch,accuracy,loss,val_accuracy,val_loss,seconds");
+  CHECK(header == "epoch,accuracy,loss,val_accuracy,val_auc,val_eer,val_loss,learning_rate,seconds");
 
   Session again(testing::graph_path("mnist_small.yaml"), testing::registry(), quiet_in(dir));
   Metrics fresh = again.evaluate("test");

@@ -95,7 +95,7 @@ SplitData load_split(const Session& s, const std::string& name, const std::strin
     spec.from = 0;
     spec.to = 1;
   }
-  std::string path = d.path;
+  std::string path = d.path();
   if (fs::path(path).is_relative() && !fs::exists(path)) {
     const fs::path beside = fs::path(s.spec().file).parent_path() / path;
     if (fs::exists(beside)) path = beside.string();

@@ -28,21 +28,42 @@ int thread_count(const Options& opt, const Session& s) {
   return opt.threads > 0 ? opt.threads : s.spec().train.threads;
 }
 
-// The figures a run ends with, printed and written next to its history.
-void report(const Session& s, const Metrics& m, const std::string& split, const std::string& file) {
+// The figures a run ends with, printed and written next to its history: loss and
+// accuracy, verification (ROC in roc.csv) and one-shot accuracy where the graph has them.
+void report(Session& s, const std::string& split, const std::string& dir) {
+  const bool has_split = split != "test" || s.spec().data.test.present;
+  const SplitFigures f = has_split ? s.evaluate_all(split) : SplitFigures{};
+  const Metrics& m = f.metrics;
   std::printf("%s: %lld examples\n", split.c_str(), static_cast<long long>(m.count()));
   std::printf("  loss:      %.4f\n", m.loss());
-  std::printf("  accuracy:  %.4f\n", m.accuracy());
   std::string json = "{\"split\": \"" + split + "\", \"examples\": " + std::to_string(m.count()) +
-                     ", \"loss\": " + std::to_string(m.loss()) + ", \"accuracy\": " + std::to_string(m.accuracy());
-  if (m.same_class() >= 0) {
+                     ", \"loss\": " + std::to_string(m.loss());
+  if (m.count() > 0) {
+    std::printf("  accuracy:  %.4f\n", m.accuracy());
+    json += ", \"accuracy\": " + std::to_string(m.accuracy());
+  }
+  if (m.same_class() >= 0 && m.count() > 0) {
     const int c = m.same_class();
     std::printf("  precision (same): %.4f\n  recall (same):    %.4f\n  f1 (same):        %.4f\n", m.precision(c), m.recall(c), m.f1(c));
     json += ", \"precision_same\": " + std::to_string(m.precision(c)) + ", \"recall_same\": " + std::to_string(m.recall(c)) +
             ", \"f1_same\": " + std::to_string(m.f1(c));
   }
-  std::printf("\n%s", m.report().c_str());
-  if (!file.empty()) std::ofstream(file) << json << ", \"graph\": \"" << s.spec().name << "\", \"seed\": " << s.seed() << "}\n";
+  if (f.verification) {
+    std::printf("%s", eval::report(*f.verification).c_str());
+    json += ", " + eval::json_fields(*f.verification);
+    eval::write_roc_csv(dir + "/roc.csv", *f.verification);
+  }
+  if (f.oneshot) {
+    std::printf("%s", eval::report(*f.oneshot, "one-shot tasks").c_str());
+    json += ", " + eval::json_fields(*f.oneshot, "tasks");
+  }
+  if (!s.spec().evaluation.oneshot_runs.empty() && split == "test") {
+    const eval::OneShotResult runs = s.evaluate_oneshot_runs();
+    std::printf("%s", eval::report(runs, "official one-shot runs").c_str());
+    json += ", " + eval::json_fields(runs, "oneshot_runs");
+  }
+  if (m.count() > 0) std::printf("\n%s", m.report().c_str());
+  std::ofstream(dir + "/" + split + ".json") << json << ", \"graph\": \"" << s.spec().name << "\", \"seed\": " << s.seed() << "}\n";
 }
 
 }  // namespace
@@ -58,7 +79,7 @@ int train(const Options& opt) {
                  static_cast<unsigned long long>(s.seed()), threads(), s.out_dir().c_str());
   s.train();
   std::printf("weights: %s/weights.safetensors\nhistory: %s/history.csv\n", s.out_dir().c_str(), s.out_dir().c_str());
-  if (s.spec().data.test.present) report(s, s.evaluate("test"), "test", s.out_dir() + "/test.json");
+  if (s.spec().data.test.present || !s.spec().evaluation.oneshot_runs.empty()) report(s, "test", s.out_dir());
   return 0;
 }
 
@@ -73,7 +94,7 @@ int eval(const Options& opt) {
     std::fprintf(stderr, "graphrun: warning: no --weights given: scoring the freshly initialised graph\n");
   }
   std::filesystem::create_directories(s.out_dir());
-  report(s, s.evaluate(opt.split), opt.split, s.out_dir() + "/" + opt.split + ".json");
+  report(s, opt.split, s.out_dir());
   return 0;
 }
 

@@ -50,6 +50,13 @@ BatchLoader::~BatchLoader() {
   if (worker_.joinable()) worker_.join();
 }
 
+void BatchLoader::set_epoch_pairs(std::function<std::vector<Pair>(int64_t)> draw) { draw_ = std::move(draw); }
+
+void BatchLoader::set_augment(const AugmentSpec& spec, uint64_t seed) {
+  augment_ = spec;
+  augment_seed_ = seed;
+}
+
 int64_t BatchLoader::batches_per_epoch() const {
   return (static_cast<int64_t>(pairs_.size()) + batch_size_ - 1) / batch_size_;
 }
@@ -58,8 +65,18 @@ void BatchLoader::start_epoch(int64_t epoch) {
   std::unique_lock<std::mutex> lock(mutex_);
   active_ = false;  // the worker takes no new batch from here on
   ready_cv_.wait(lock, [this] { return !busy_; });
+  epoch_ = epoch;
+  if (draw_) {
+    std::vector<Pair> drawn = draw_(epoch);
+    if (drawn.size() != pairs_.size())
+      throw Error("batch loader: epoch " + std::to_string(epoch) + " drew " + std::to_string(drawn.size()) + " examples, not " +
+                  std::to_string(pairs_.size()));
+    for (const Pair& p : drawn)
+      if (p.a >= images_.count || p.b >= images_.count) throw Error("batch loader: a drawn example refers past the images");
+    pairs_ = std::move(drawn);
+  }
   std::iota(order_.begin(), order_.end(), 0u);
-  if (shuffle_) {
+  if (shuffle_ && !draw_) {
     std::mt19937_64 rng(mix_seed(seed_, static_cast<uint64_t>(epoch)));
     shuffle_in_place(order_, rng);
   }
@@ -131,8 +148,17 @@ void BatchLoader::fill(Batch& batch, int64_t index) const {
       images_.prefetch(ahead.b);
     }
     const Pair& p = pairs_[order_[begin + k]];
-    images_.copy_image(p.a, batch.left.data() + k * image);
-    images_.copy_image(p.b, batch.right.data() + k * image);
+    if (augment_.enabled()) {
+      std::mt19937_64 rng(mix_seed(mix_seed(augment_seed_, uint64_t(epoch_)), uint64_t(begin + k)));
+      augment_image(images_.image(p.a), images_.channels, images_.rows, images_.cols, augment_, rng, batch.left.data() + k * image);
+      if (p.b == p.a)  // a class-balanced batch: the second image is never read
+        std::memcpy(batch.right.data() + k * image, batch.left.data() + k * image, size_t(image) * sizeof(float));
+      else
+        augment_image(images_.image(p.b), images_.channels, images_.rows, images_.cols, augment_, rng, batch.right.data() + k * image);
+    } else {
+      images_.copy_image(p.a, batch.left.data() + k * image);
+      images_.copy_image(p.b, batch.right.data() + k * image);
+    }
     batch.label[k] = p.label;
     batch.klass[k] = static_cast<float>(images_.labels[p.a]);
   }

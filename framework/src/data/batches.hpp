@@ -8,8 +8,11 @@
 #include <thread>
 #include <vector>
 
+#include "data/augment.hpp"
 #include "data/idx.hpp"
 #include "data/pairs.hpp"
+
+#include <functional>
 
 namespace graphrun::data {
 
@@ -39,6 +42,13 @@ class BatchLoader {
   BatchLoader(const BatchLoader&) = delete;
   BatchLoader& operator=(const BatchLoader&) = delete;
 
+  // Draws each epoch's pairs anew (class-balanced batches) instead of shuffling fixed ones;
+  // every epoch must have as many pairs as the constructor's. Before the first start_epoch.
+  void set_epoch_pairs(std::function<std::vector<Pair>(int64_t epoch)> draw);
+  // Warps every image of a batch at random (training only); the images of epoch e, batch b
+  // depend on the seed, e and b alone. Before the first start_epoch.
+  void set_augment(const AugmentSpec& spec, uint64_t seed);
+
   int64_t batches_per_epoch() const;
   int64_t num_pairs() const { return static_cast<int64_t>(pairs_.size()); }
   int64_t batch_size() const { return batch_size_; }
@@ -60,7 +70,11 @@ class BatchLoader {
   void fill(Batch& batch, int64_t index) const;
 
   const ImageSet& images_;
-  const std::vector<Pair> pairs_;
+  std::vector<Pair> pairs_;  // rewritten by draw_ only while the worker is idle
+  std::function<std::vector<Pair>(int64_t)> draw_;
+  AugmentSpec augment_;
+  uint64_t augment_seed_ = 0;
+  int64_t epoch_ = 0;
   const int64_t batch_size_;
   const bool shuffle_;
   const uint64_t seed_;

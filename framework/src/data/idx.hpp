@@ -15,6 +15,9 @@ struct ImageSet {
   // batch gathers its images, than the floats they stand for.
   std::vector<uint8_t> pixels;
   std::vector<int32_t> labels;
+  // Image trees and pair files: the name of each label, and the file each image came from.
+  std::vector<std::string> class_names;
+  std::vector<std::string> files;
   static constexpr float kByteScale = 1.0f / 255.0f;  // a pixel's value is byte * kByteScale
 
   // One more than the largest label (0 for an empty set).

@@ -383,8 +383,9 @@ void Plan::plan_gradients() {
 
 Tensor& Plan::input(int node) { return steps_[node]->out; }
 
-void Plan::forward(Mode mode, uint64_t seed) {
-  for (size_t i = 0; i < steps_.size(); ++i) {
+void Plan::forward(Mode mode, uint64_t seed, int last_node) {
+  const size_t end = last_node >= 0 ? std::min(steps_.size(), size_t(last_node) + 1) : steps_.size();
+  for (size_t i = 0; i < end; ++i) {
     Step& s = *steps_[i];
     if (s.folded_into >= 0) continue;
     for (size_t j = 0; j < s.convert.size(); ++j)

@@ -23,7 +23,9 @@ class Plan {
   int64_t batch() const { return batch_; }
   // The plain tensor a graph input reads its batch from.
   Tensor& input(int node);
-  void forward(Mode mode, uint64_t seed);
+  // Runs every step, or with last_node >= 0 only the steps up to that node's (embeddings
+  // without the loss).
+  void forward(Mode mode, uint64_t seed, int last_node = -1);
   void backward(uint64_t seed);
   void reduce_gradients();
   // Loss value of the last forward pass (without regularisation).

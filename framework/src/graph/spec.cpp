@@ -1,5 +1,7 @@
 #include "graph/spec.hpp"
 
+#include "graph/yaml_context.hpp"
+
 #include <graphrun/error.hpp>
 
 #include <yaml-cpp/yaml.h>
@@ -10,45 +12,6 @@
 
 namespace graphrun {
 namespace {
-
-// Positions and messages for one file. yaml-cpp marks are 0-based; we print 1-based.
-struct Ctx {
-  std::string file;
-  std::string at(const YAML::Node& n) const {
-    const YAML::Mark m = n.Mark();
-    if (m.line < 0) return file;
-    return file + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
-  }
-  [[noreturn]] void fail(const YAML::Node& n, const std::string& what) const { throw Error(at(n) + ": " + what); }
-
-  std::string scalar(const YAML::Node& parent, const std::string& key, const std::string& what) const {
-    const YAML::Node v = parent[key];
-    if (!v) fail(parent, what + ": missing '" + key + "'");
-    if (!v.IsScalar()) fail(v, what + ": '" + key + "' must be a single value");
-    return v.Scalar();
-  }
-  template <typename T>
-  T value(const YAML::Node& parent, const std::string& key, T fallback, const std::string& what) const {
-    const YAML::Node v = parent[key];
-    if (!v) return fallback;
-    try {
-      return v.as<T>();
-    } catch (const YAML::Exception&) {
-      fail(v, what + ": '" + key + "' has the wrong type (got '" + (v.IsScalar() ? v.Scalar() : "a list or map") + "')");
-    }
-  }
-  void only_keys(const YAML::Node& map, const std::set<std::string>& allowed, const std::string& what) const {
-    if (!map.IsMap()) fail(map, what + " must be a map");
-    for (const auto& kv : map) {
-      const std::string k = kv.first.Scalar();
-      if (!allowed.count(k)) {
-        std::string list;
-        for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-        fail(kv.first, what + ": unknown key '" + k + "' (expected one of: " + list + ")");
-      }
-    }
-  }
-};
 
 Shape parse_shape(const Ctx& c, const YAML::Node& n, const std::string& what) {
   if (!n || !n.IsSequence() || n.size() == 0) c.fail(n ? n : YAML::Node(), what + ": 'shape' must be a list such as [784]");
@@ -114,54 +77,48 @@ LayerSpec parse_layer(const Ctx& c, const YAML::Node& n, const std::string& name
   return l;
 }
 
-SplitSpec parse_split(const Ctx& c, const YAML::Node& n, const std::string& what) {
-  SplitSpec s;
-  if (!n) return s;
-  c.only_keys(n, {"split", "range", "fraction"}, what);
-  s.present = true;
-  s.split = c.value<std::string>(n, "split", "train", what);
-  if (s.split != "train" && s.split != "test") c.fail(n["split"], what + ": 'split' must be train or test");
-  if (n["range"]) {
-    auto r = c.value<std::vector<int64_t>>(n, "range", {}, what);
-    if (r.size() != 2 || r[0] < 0 || r[1] <= r[0]) c.fail(n["range"], what + ": 'range' must be [begin, end) with 0 <= begin < end");
-    s.begin = r[0], s.end = r[1];
+// Early stopping, ReduceLROnPlateau and the wall-clock budget.
+void parse_callbacks(const Ctx& c, const YAML::Node& n, TrainSpec& t) {
+  static const std::set<std::string> kMonitors = {"loss", "accuracy", "val_loss", "val_accuracy", "val_auc", "val_eer", "val_oneshot"};
+  auto monitor = [&](const YAML::Node& m, const std::string& what) {
+    std::string v = c.value<std::string>(m, "monitor", "val_loss", what);
+    if (!kMonitors.count(v))
+      c.fail(m["monitor"], what + ": monitor '" + v + "' is not a figure graphrun records (loss, accuracy, val_loss, val_accuracy, val_auc, val_eer, val_oneshot)");
+    return v;
+  };
+  if (const YAML::Node e = n["early_stopping"]) {
+    c.only_keys(e, {"monitor", "min_delta", "patience", "restore_best"}, "train.early_stopping");
+    t.early_stopping.present = true;
+    t.early_stopping.monitor = monitor(e, "train.early_stopping");
+    t.early_stopping.min_delta = c.value<double>(e, "min_delta", 0, "train.early_stopping");
+    t.early_stopping.patience = c.value<int64_t>(e, "patience", 0, "train.early_stopping");
+    t.early_stopping.restore_best = c.value<bool>(e, "restore_best", true, "train.early_stopping");
+    if (t.early_stopping.patience < 0 || !(t.early_stopping.min_delta >= 0))
+      c.fail(e, "train.early_stopping: patience and min_delta must not be negative");
   }
-  if (n["fraction"]) {
-    auto f = c.value<std::vector<double>>(n, "fraction", {}, what);
-    if (f.size() != 2 || f[0] < 0 || f[1] > 1 || f[1] <= f[0]) c.fail(n["fraction"], what + ": 'fraction' must be [from, to] within [0, 1]");
-    s.from = f[0], s.to = f[1];
+  if (const YAML::Node r = n["reduce_lr_on_plateau"]) {
+    const std::string what = "train.reduce_lr_on_plateau";
+    c.only_keys(r, {"monitor", "factor", "patience", "min_delta", "cooldown", "min_lr"}, what);
+    PlateauSpec& p = t.reduce_lr_on_plateau;
+    p.present = true;
+    p.monitor = monitor(r, what);
+    p.factor = c.value<double>(r, "factor", 0.1, what);
+    p.patience = c.value<int64_t>(r, "patience", 10, what);
+    p.min_delta = c.value<double>(r, "min_delta", 1e-4, what);
+    p.cooldown = c.value<int64_t>(r, "cooldown", 0, what);
+    p.min_lr = c.value<double>(r, "min_lr", 0, what);
+    if (!(p.factor > 0 && p.factor < 1)) c.fail(r["factor"], what + ": factor must be in (0, 1)");
+    if (p.patience < 0 || p.cooldown < 0 || p.min_lr < 0) c.fail(r, what + ": patience, cooldown and min_lr must not be negative");
   }
-  return s;
-}
-
-DataSpec parse_data(const Ctx& c, const YAML::Node& n) {
-  DataSpec d;
-  if (!n) return d;
-  c.only_keys(n, {"format", "path", "pairs", "train", "validation", "test"}, "data");
-  d.present = true;
-  d.where = c.at(n);
-  d.format = c.value<std::string>(n, "format", "idx", "data");
-  if (d.format != "idx") c.fail(n["format"], "data: format '" + d.format + "' is not supported (supported: idx)");
-  d.path = c.scalar(n, "path", "data");
-  if (const YAML::Node p = n["pairs"]) {
-    c.only_keys(p, {"strategy", "same_weight", "other_weight", "same_label"}, "data.pairs");
-    d.strategy = c.scalar(p, "strategy", "data.pairs");
-    d.same_weight = c.value<double>(p, "same_weight", 0.9, "data.pairs");
-    d.other_weight = c.value<double>(p, "other_weight", 0.1, "data.pairs");
-    d.same_label = c.value<float>(p, "same_label", 1.f, "data.pairs");
-    if (d.same_label != 0.f && d.same_label != 1.f) c.fail(p["same_label"], "data.pairs: same_label must be 0 or 1");
-  }
-  d.train = parse_split(c, n["train"], "data.train");
-  d.validation = parse_split(c, n["validation"], "data.validation");
-  d.test = parse_split(c, n["test"], "data.test");
-  if (!d.train.present) c.fail(n, "data: missing 'train' (e.g. train: {split: train})");
-  return d;
+  t.max_minutes = c.value<double>(n, "max_minutes", 0, "train");
+  if (!(t.max_minutes >= 0)) c.fail(n["max_minutes"], "train: max_minutes must not be negative");
 }
 
 TrainSpec parse_train(const Ctx& c, const YAML::Node& n) {
   TrainSpec t;
   if (!n) return t;
-  c.only_keys(n, {"optimizer", "batch_size", "epochs", "steps_per_epoch", "eval_batch_size", "seed", "threads", "schedule"}, "train");
+  c.only_keys(n, {"optimizer", "batch_size", "epochs", "steps_per_epoch", "eval_batch_size", "seed", "threads", "schedule",
+                 "early_stopping", "reduce_lr_on_plateau", "max_minutes"}, "train");
   t.where = c.at(n);
   if (const YAML::Node o = n["optimizer"]) {
     if (o.IsScalar()) {
@@ -196,6 +153,7 @@ TrainSpec parse_train(const Ctx& c, const YAML::Node& n) {
     t.schedule_every = c.value<int64_t>(sch, "every", 10, "train.schedule");
     if (t.schedule_every <= 0) c.fail(sch["every"], "train.schedule: every must be positive");
   }
+  parse_callbacks(c, n, t);
   if (t.batch_size <= 0) c.fail(n["batch_size"], "train: batch_size must be positive");
   if (t.epochs < 0) c.fail(n["epochs"], "train: epochs must not be negative");
   if (t.steps_per_epoch < 0 || t.eval_batch_size < 0) c.fail(n, "train: steps_per_epoch and eval_batch_size must not be negative");
@@ -214,7 +172,7 @@ GraphSpec parse_graph_spec(const std::string& text, const std::string& file_name
                 ": malformed YAML: " + e.msg);
   }
   if (!root.IsMap()) throw Error(file_name + ": a graph file is a YAML map with name, inputs, nodes, output, ...");
-  c.only_keys(root, {"name", "inputs", "towers", "nodes", "output", "loss", "data", "train"}, "graph");
+  c.only_keys(root, {"name", "inputs", "towers", "nodes", "output", "loss", "data", "evaluation", "train"}, "graph");
 
   GraphSpec g;
   g.file = file_name;
@@ -269,6 +227,7 @@ GraphSpec parse_graph_spec(const std::string& text, const std::string& file_name
   g.output = c.scalar(root, "output", "graph");
   g.loss = c.value<std::string>(root, "loss", "", "graph");
   g.data = parse_data(c, root["data"]);
+  g.evaluation = parse_evaluation(c, root["evaluation"]);
   g.train = parse_train(c, root["train"]);
   return g;
 }

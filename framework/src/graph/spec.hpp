@@ -1,5 +1,7 @@
 #pragma once
 // The graph file as written: a plain description, before any op is resolved.
+#include "graph/data_spec.hpp"
+
 #include <graphrun/attributes.hpp>
 #include <graphrun/tensor.hpp>
 
@@ -39,22 +41,19 @@ struct TowerSpec {
   std::string where;
 };
 
-struct SplitSpec {
-  std::string split = "train";  // the data set's own split: train or test
-  int64_t begin = 0, end = -1;  // index range; end -1 = to the end
-  double from = 0, to = 1;      // fraction of the range, applied after it
+struct EarlyStoppingSpec {
   bool present = false;
+  std::string monitor = "val_loss";
+  double min_delta = 0;
+  int64_t patience = 0;
+  bool restore_best = true;  // end with the best epoch's weights
 };
 
-struct DataSpec {
-  std::string format = "idx";
-  std::string path;
-  std::string strategy = "none";
-  double same_weight = 0.9, other_weight = 0.1;
-  float same_label = 1;
-  SplitSpec train, validation, test;
+struct PlateauSpec {  // Keras's ReduceLROnPlateau
   bool present = false;
-  std::string where;
+  std::string monitor = "val_loss";
+  double factor = 0.1, min_delta = 1e-4, min_lr = 0;
+  int64_t patience = 10, cooldown = 0;
 };
 
 struct TrainSpec {
@@ -70,6 +69,9 @@ struct TrainSpec {
   double schedule_min = 0;      // cosine: the final learning rate, as a fraction of the first
   double schedule_drop = 0.5;   // step: factor applied every schedule_every epochs
   int64_t schedule_every = 10;
+  EarlyStoppingSpec early_stopping;
+  PlateauSpec reduce_lr_on_plateau;
+  double max_minutes = 0;       // wall-clock budget: stop after the epoch that passes it (0: none)
   std::string where;
 };
 
@@ -82,6 +84,7 @@ struct GraphSpec {
   std::string output;
   std::string loss;
   DataSpec data;
+  EvaluationSpec evaluation;
   TrainSpec train;
 };
 

@@ -1,6 +1,7 @@
 #include "train/session.hpp"
 
-#include "io/checkpoint.hpp"
+#include "data/random.hpp"
+#include "train/callbacks.hpp"
 #include "train/feed.hpp"
 #include "train/progress.hpp"
 
@@ -11,34 +12,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <set>
 
 namespace graphrun {
 
 namespace fs = std::filesystem;
-
-struct Session::Split {
-  data::ImageSet images;
-  std::unique_ptr<data::BatchLoader> loader;
-};
-
-namespace {
-
-const SplitSpec& split_spec(const DataSpec& d, const std::string& name) {
-  if (name == "train") return d.train;
-  if (name == "validation") return d.validation;
-  if (name == "test") return d.test;
-  throw Error("unknown split '" + name + "' (train, validation or test)");
-}
-
-uint64_t mix(uint64_t a, uint64_t b) {  // splitmix64 of a combined pair
-  uint64_t z = a + 0x9E3779B97F4A7C15ull * (b + 1);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-}  // namespace
 
 // Learning-rate multiplier for an epoch: cosine decays from 1 to min_fraction over the run.
 double learning_rate_factor(const TrainSpec& t, int64_t epoch) {
@@ -53,12 +30,13 @@ Session::Session(const std::string& graph_path, const Registry& registry, Sessio
   GraphSpec spec = load_graph_spec(graph_path);
   seed_ = options_.seed.value_or(spec.train.seed);
   if (options_.epochs) spec.train.epochs = *options_.epochs;
-  if (!options_.data_path.empty()) spec.data.path = options_.data_path;
+  if (!options_.data_path.empty()) spec.data.paths = {options_.data_path};
   model_ = std::make_unique<Model>(std::move(spec), registry, engine_);
   model_->initialize(seed_);
   load_node_weights();
   const TrainSpec& t = model_->spec().train;
   optimizer_ = make_optimizer(t.optimizer, t.optimizer_args);
+  source_ = std::make_unique<DataSource>(*model_, seed_, options_.progress);
   out_dir_ = options_.out_dir.empty() ? "runs/" + model_->spec().name : options_.out_dir;
 }
 
@@ -76,54 +54,24 @@ Plan& Session::plan(int64_t batch) {
 Session::Split& Session::split(const std::string& name) {
   auto it = splits_.find(name);
   if (it != splits_.end()) return *it->second;
-  const DataSpec& d = model_->spec().data;
-  if (!d.present) throw Error(model_->spec().file + ": the graph has no 'data' section");
-  const SplitSpec& s = split_spec(d, name);
-  if (!s.present) throw Error(model_->spec().file + ": data has no '" + name + "' split");
-
-  if (!sets_.count(s.split)) {
-    std::string path = d.path;
-    if (fs::path(path).is_relative() && !fs::exists(path)) {
-      fs::path beside = fs::path(model_->spec().file).parent_path() / path;
-      if (fs::exists(beside)) path = beside.string();
-    }
-    sets_[s.split] = data::load_idx_folder(path, s.split);
-  }
-  const data::ImageSet& all = sets_[s.split];
-  int64_t begin = s.begin, end = s.end < 0 ? all.count : s.end;
-  if (end > all.count)
-    throw Error(model_->spec().file + ": data." + name + " range ends at " + std::to_string(end) + " but the " + s.split +
-                " set has " + std::to_string(all.count) + " images");
-  const int64_t n = end - begin;
-  end = begin + int64_t(std::llround(s.to * double(n)));
-  begin = begin + int64_t(std::llround(s.from * double(n)));
-
   auto split = std::make_unique<Split>();
-  split->images = data::slice(all, begin, end);
-  // Every graph input must match what its batch field carries.
-  for (int id : model_->graph_inputs()) {
-    const NodeDef& in = model_->nodes()[id];
-    static const std::set<std::string> fields = {"left", "right", "image", "label", "class"};
-    if (!fields.count(in.feed))
-      throw Error(in.where + ": input '" + in.name + "' is fed from '" + in.feed +
-                  "', which is not a batch field (left, right, image, label, class): set feed: explicitly");
-    const int64_t want = (in.feed == "label" || in.feed == "class") ? 1 : split->images.image_size();
-    if (volume(in.shape) != want)
-      throw Error(in.where + ": input '" + in.name + "' has shape " + to_string(in.shape) + " (" + std::to_string(volume(in.shape)) +
-                  " values) but its feed '" + in.feed + "' carries " + std::to_string(want) + " values per example");
-  }
-  data::PairSpec ps;
-  ps.strategy = d.strategy;
-  ps.same_weight = d.same_weight;
-  ps.other_weight = d.other_weight;
-  ps.same_label = d.same_label;
-  ps.seed = mix(seed_, name == "train" ? 1 : name == "validation" ? 2 : 3);
-  auto pairs = data::make_pairs(split->images.labels, ps);
-  if (pairs.empty()) throw Error(model_->spec().file + ": data." + name + " yields no examples");
+  split->data = source_->split(name);
   const TrainSpec& t = model_->spec().train;
+  const DataSpec& d = model_->spec().data;
   const bool training = name == "train";
-  const int64_t batch = training ? t.batch_size : (t.eval_batch_size ? t.eval_batch_size : t.batch_size);
-  split->loader = std::make_unique<data::BatchLoader>(split->images, std::move(pairs), batch, training, mix(seed_, 4));
+  SplitData& s = split->data;
+  int64_t batch = training ? t.batch_size : (t.eval_batch_size ? t.eval_batch_size : t.batch_size);
+  if (s.class_balanced) batch = s.batches.batch_size();  // the batch is the classes x images the sampler draws
+  const uint64_t loader_seed = data::mix_seed(seed_, 4);
+  split->loader = std::make_unique<data::BatchLoader>(s.images, s.pairs, batch, training && !s.class_balanced, loader_seed);
+  if (training && s.class_balanced) {
+    const std::vector<int32_t>* labels = &s.images.labels;
+    const data::ClassBatches spec = s.batches;
+    const uint64_t draw_seed = data::mix_seed(seed_, 1);
+    split->loader->set_epoch_pairs(
+        [labels, spec, draw_seed](int64_t epoch) { return data::class_balanced_epoch(*labels, spec, draw_seed, epoch); });
+  }
+  if (training && d.augment.enabled()) split->loader->set_augment(d.augment, data::mix_seed(seed_, 5));
   return *splits_.emplace(name, std::move(split)).first->second;
 }
 
@@ -133,46 +81,65 @@ Metrics Session::new_metrics() const {
   return Metrics::categorical(int(volume(out)));
 }
 
-// Which graph input holds the target the output is scored against.
-static int label_input(const Model& m) {
-  for (int id : m.graph_inputs())
-    if (m.nodes()[id].feed == "label" || m.nodes()[id].feed == "class") return id;
-  return -1;
+eval::Scorer Session::scorer() {
+  const TrainSpec& t = model_->spec().train;
+  const int64_t batch = std::max<int64_t>(t.eval_batch_size ? t.eval_batch_size : t.batch_size, 128);
+  return eval::Scorer(*model_, [this](int64_t b) -> Plan& { return plan(b); }, batch);
 }
 
-Metrics Session::evaluate(const std::string& name) {
-  Split& s = split(name);
-  Metrics m = new_metrics();
-  const int label = label_input(*model_);
-  s.loader->start_epoch(0);
-  while (const data::Batch* b = s.loader->next()) {
-    Plan& p = plan(b->size);
-    feed_batch(*model_, p, *b);
-    p.forward(Mode::eval, 0);
-    if (model_->loss() >= 0) m.add_loss(p.loss(), b->size);
-    if (label >= 0) m.add_batch(p.output(model_->output()), p.input(label).data(), b->size);
+// The figures of one epoch that a monitor may name, from the validation pass.
+std::map<std::string, double> Session::validation_figures(EpochRecord& r) {
+  std::map<std::string, double> f{{"loss", r.loss}, {"accuracy", r.accuracy}};
+  if (!r.has_validation) return f;
+  SplitFigures v = evaluate_all("validation");
+  r.val_loss = v.metrics.loss();
+  r.val_accuracy = v.metrics.accuracy();
+  f["val_loss"] = r.val_loss;
+  f["val_accuracy"] = r.val_accuracy;
+  if (v.verification) f["val_auc"] = v.verification->auc, f["val_eer"] = v.verification->eer;
+  if (v.oneshot) f["val_oneshot"] = v.oneshot->accuracy;
+  return f;
+}
+
+// A figure a callback monitors must exist from the first epoch on.
+static double monitored(const std::map<std::string, double>& f, const std::string& name, const std::string& file) {
+  auto it = f.find(name);
+  if (it == f.end()) {
+    std::string have;
+    for (const auto& [k, v] : f) have += (have.empty() ? "" : ", ") + k;
+    throw Error(file + ": train monitors '" + name + "', which this graph does not record (it records " + have + ")");
   }
-  return m;
+  return it->second;
 }
 
 std::vector<EpochRecord> Session::train() {
   if (!model_->has_trainable_params()) throw Error(model_->spec().file + ": the graph has no trainable parameters; use graphrun eval");
   if (model_->loss() < 0) throw Error(model_->spec().file + ": training needs a loss: name the loss node with 'loss:'");
   const TrainSpec& t = model_->spec().train;
+  const std::string& file = model_->spec().file;
   Split& train = split("train");
   const bool has_val = model_->spec().data.validation.present;
   if (has_val) split("validation");
-  const int label = label_input(*model_);
+  int label = -1;
+  for (int id : model_->graph_inputs())
+    if (model_->nodes()[id].feed == "label" || model_->nodes()[id].feed == "class") label = id;
   fs::create_directories(out_dir_);
   std::ofstream history(out_dir_ + "/history.csv");
-  history << "epoch,accuracy,loss" << (has_val ? ",val_accuracy,val_loss" : "") << ",seconds\n";
+
+  std::optional<EarlyStopping> stopper;
+  if (t.early_stopping.present) stopper.emplace(t.early_stopping.monitor, t.early_stopping.min_delta, t.early_stopping.patience);
+  std::optional<ReduceLROnPlateau> plateau;
+  if (const PlateauSpec& p = t.reduce_lr_on_plateau; p.present)
+    plateau.emplace(p.monitor, p.factor, p.patience, p.min_delta, p.cooldown, p.min_lr);
 
   std::vector<EpochRecord> records;
   const int64_t steps = t.steps_per_epoch ? std::min(t.steps_per_epoch, train.loader->batches_per_epoch())
                                           : train.loader->batches_per_epoch();
   const double base_lr = optimizer_->learning_rate();
+  double plateau_factor = 1;
+  const auto run_start = std::chrono::steady_clock::now();
   for (int64_t epoch = 0; epoch < t.epochs; ++epoch) {
-    optimizer_->set_learning_rate(base_lr * learning_rate_factor(t, epoch));
+    optimizer_->set_learning_rate(base_lr * learning_rate_factor(t, epoch) * plateau_factor);
     const auto start = std::chrono::steady_clock::now();
     Progress bar(options_.progress, epoch + 1, t.epochs, steps);
     Metrics m = new_metrics();
@@ -182,7 +149,7 @@ std::vector<EpochRecord> Session::train() {
       if (!b) break;
       Plan& p = plan(b->size);
       feed_batch(*model_, p, *b);
-      const uint64_t step_seed = mix(seed_ ^ 0x5eed, uint64_t(step_));
+      const uint64_t step_seed = data::mix_seed(seed_ ^ 0x5eed, uint64_t(step_));
       p.forward(Mode::train, step_seed);
       const float loss = p.loss();
       if (!std::isfinite(loss))
@@ -193,88 +160,58 @@ std::vector<EpochRecord> Session::train() {
       optimizer_->step(model_->params());
       ++step_;
       m.add_loss(loss + regularization_loss(model_->params()), b->size);
-      if (label >= 0) m.add_batch(p.output(model_->output()), p.input(label).data(), b->size);
+      if (label >= 0 && !train.data.class_balanced) m.add_batch(p.output(model_->output()), p.input(label).data(), b->size);
       bar.update(i + 1, m.loss(), m.accuracy());
     }
-    EpochRecord r{epoch + 1, m.loss(), m.accuracy(), 0, 0, 0, has_val};
-    if (has_val) {
-      Metrics v = evaluate("validation");
-      r.val_loss = v.loss();
-      r.val_accuracy = v.accuracy();
-    }
+    EpochRecord r{epoch + 1, m.loss(), train.data.class_balanced ? 0 : m.accuracy(), 0, 0, 0, has_val};
+    r.learning_rate = optimizer_->learning_rate();
+    r.figures = validation_figures(r);
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     bar.finish(r.loss, r.accuracy, has_val, r.val_loss, r.val_accuracy, r.seconds);
-    history << r.epoch << "," << r.accuracy << "," << r.loss;
-    if (has_val) history << "," << r.val_accuracy << "," << r.val_loss;
-    history << "," << r.seconds << "\n";
+    if (epoch == 0) {  // the columns: Keras's CSVLogger's, then the extra figures, then seconds
+      history << "epoch";
+      for (const auto& [k, v] : r.figures) history << "," << k;
+      history << ",learning_rate,seconds\n";
+    }
+    history << r.epoch;
+    for (const auto& [k, v] : r.figures) history << "," << v;
+    history << "," << r.learning_rate << "," << r.seconds << "\n";
     history.flush();
     records.push_back(r);
+    save_weights(out_dir_ + "/last.safetensors");
+
+    bool stop = false;
+    if (stopper) {
+      if (stopper->update(r.epoch, monitored(r.figures, stopper->monitor(), file))) save_weights(out_dir_ + "/best.safetensors");
+      stop = stopper->should_stop();
+      if (stop && options_.progress)
+        std::fprintf(stderr, "graphrun: early stopping after epoch %lld: %s has not improved since epoch %lld (%.6g)\n",
+                     (long long)r.epoch, stopper->monitor().c_str(), (long long)stopper->best_epoch(), stopper->best());
+    }
+    if (plateau) {
+      const double lr = optimizer_->learning_rate();
+      const double next = plateau->update(monitored(r.figures, t.reduce_lr_on_plateau.monitor, file), lr);
+      if (next != lr) {
+        plateau_factor *= next / lr;
+        if (options_.progress) std::fprintf(stderr, "graphrun: reducing the learning rate to %.3g\n", next);
+      }
+    }
+    const double minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count() / 60;
+    if (t.max_minutes > 0 && minutes >= t.max_minutes && epoch + 1 < t.epochs) {
+      if (options_.progress)
+        std::fprintf(stderr, "graphrun: time budget of %.1f minutes reached after epoch %lld\n", t.max_minutes, (long long)r.epoch);
+      stop = true;
+    }
+    if (stop) break;
+  }
+  if (stopper && t.early_stopping.restore_best && stopper->best_epoch() > 0) {
+    load_weights(out_dir_ + "/best.safetensors");
+    if (options_.progress)
+      std::fprintf(stderr, "graphrun: restored the weights of epoch %lld (best %s %.6g)\n", (long long)stopper->best_epoch(),
+                   stopper->monitor().c_str(), stopper->best());
   }
   save_weights(out_dir_ + "/weights.safetensors");
   return records;
-}
-
-void Session::save_weights(const std::string& path) {
-  Checkpoint c;
-  for (const auto& p : model_->params()) {
-    c.tensors[p.name] = StoredTensor{p.spec.dims, p.value.plain_values()};
-  }
-  for (auto& [name, values] : optimizer_->state(model_->params()))
-    c.tensors["__optimizer__/" + name] = StoredTensor{{int64_t(values.size())}, std::move(values)};
-  c.metadata = {{"format", "graphrun-checkpoint-1"}, {"graph", model_->spec().name},
-                {"step", std::to_string(step_)}, {"optimizer_iterations", std::to_string(optimizer_->iterations())},
-                {"seed", std::to_string(seed_)}};
-  write_checkpoint(path, c);
-}
-
-namespace {
-
-void copy_into(Tensor& dst, const Shape& dims, const StoredTensor& src, const std::string& what, const std::string& file) {
-  if (src.shape != dims)
-    throw Error(file + ": tensor '" + what + "' has shape " + to_string(src.shape) + " but the graph needs " + to_string(dims));
-  dst.set_plain_values(src.values.data());
-}
-
-}  // namespace
-
-void Session::load_weights(const std::string& path) {
-  Checkpoint c = read_checkpoint(path);
-  for (auto& p : model_->params()) {
-    auto it = c.tensors.find(p.name);
-    if (it == c.tensors.end()) throw Error(path + ": the checkpoint has no tensor '" + p.name + "' (" + to_string(p.spec.dims) + ")");
-    copy_into(p.value, p.spec.dims, it->second, p.name, path);
-  }
-  for (const auto& [name, values] : optimizer_->state(model_->params())) {
-    auto it = c.tensors.find("__optimizer__/" + name);
-    if (it != c.tensors.end()) optimizer_->set_state(model_->params(), name, it->second.values);
-  }
-  auto iters = c.metadata.find("optimizer_iterations");
-  if (iters != c.metadata.end()) optimizer_->set_iterations(std::stoll(iters->second));
-  auto step = c.metadata.find("step");
-  if (step != c.metadata.end()) step_ = std::stoll(step->second);
-}
-
-// Nodes and towers with `weights: FILE` take their parameters from another graph's
-// checkpoint: tower parameters by their name inside the tower ("conv1/kernel"), under
-// weights_prefix when one is given.
-void Session::load_node_weights() {
-  std::map<std::string, Checkpoint> files;
-  for (const auto& d : model_->nodes()) {
-    if (d.weights_file.empty()) continue;
-    if (!files.count(d.weights_file)) files[d.weights_file] = read_checkpoint(d.weights_file);
-    const Checkpoint& c = files[d.weights_file];
-    for (size_t k = 0; k < d.params.size(); ++k) {
-      Parameter& p = model_->params()[d.params[k]];
-      std::string local = p.name;
-      if (d.name != d.param_prefix && local.find('/') != std::string::npos) local = local.substr(local.find('/') + 1);
-      const std::string lookup = d.weights_prefix.empty() ? local : d.weights_prefix + "/" + local;
-      auto it = c.tensors.find(lookup);
-      if (it == c.tensors.end())
-        throw Error(d.where + ": node '" + d.name + "': " + d.weights_file + " has no tensor '" + lookup + "' (" +
-                    to_string(p.spec.dims) + ")");
-      copy_into(p.value, p.spec.dims, it->second, lookup, d.weights_file);
-    }
-  }
 }
 
 }  // namespace graphrun

@@ -2,8 +2,12 @@
 // One graph with its data, plans, optimizer and run folder: what `graphrun train`,
 // `graphrun eval` and the tests drive.
 #include "data/batches.hpp"
+#include "eval/oneshot.hpp"
+#include "eval/scoring.hpp"
+#include "eval/verification.hpp"
 #include "exec/plan.hpp"
 #include "graph/model.hpp"
+#include "train/datasets.hpp"
 #include "train/metrics.hpp"
 #include "train/optimizer.hpp"
 
@@ -30,6 +34,15 @@ struct EpochRecord {
   int64_t epoch;
   double loss, accuracy, val_loss, val_accuracy, seconds;
   bool has_validation;
+  double learning_rate = 0;
+  std::map<std::string, double> figures;  // every monitorable figure: loss, val_auc, val_oneshot, ...
+};
+
+// Everything known about one split after a pass over it in evaluation mode.
+struct SplitFigures {
+  Metrics metrics = Metrics::binary(1);
+  std::optional<eval::Verification> verification;  // pair graphs and embeddings
+  std::optional<eval::OneShotResult> oneshot;      // evaluation.tasks drawn from the split
 };
 
 double learning_rate_factor(const TrainSpec& t, int64_t epoch);
@@ -43,10 +56,17 @@ class Session {
   const GraphSpec& spec() const { return model_->spec(); }
   uint64_t seed() const { return seed_; }
 
-  // Trains for the configured epochs; writes history.csv and weights.safetensors.
+  // Trains for the configured epochs (or until early stopping or the time budget ends it);
+  // writes history.csv, last.safetensors each epoch, best.safetensors with early stopping,
+  // and weights.safetensors (the weights training ends with).
   std::vector<EpochRecord> train();
   // Scores a split ("train", "validation" or "test") in evaluation mode.
   Metrics evaluate(const std::string& split);
+  // The same pass, with verification figures and one-shot tasks where the graph allows them.
+  SplitFigures evaluate_all(const std::string& split);
+  // The official one-shot runs named by evaluation.oneshot_runs.
+  eval::OneShotResult evaluate_oneshot_runs();
+  eval::Scorer scorer();
 
   void save_weights(const std::string& path);
   // Loads every parameter (and optimizer state when present) from a checkpoint written
@@ -55,19 +75,23 @@ class Session {
   std::string out_dir() const { return out_dir_; }
 
  private:
-  struct Split;
+  struct Split {
+    SplitData data;
+    std::unique_ptr<data::BatchLoader> loader;
+  };
   Split& split(const std::string& name);
   Plan& plan(int64_t batch);
   Metrics new_metrics() const;
   void load_node_weights();
+  std::map<std::string, double> validation_figures(EpochRecord& r);
 
   SessionOptions options_;
   uint64_t seed_ = 0;
   dnnl::engine engine_;
   std::unique_ptr<Model> model_;
   std::unique_ptr<Optimizer> optimizer_;
+  std::unique_ptr<DataSource> source_;
   std::map<int64_t, std::unique_ptr<Plan>> plans_;
-  std::map<std::string, data::ImageSet> sets_;  // "train" / "test" as read from disk
   std::map<std::string, std::unique_ptr<Split>> splits_;
   std::string out_dir_;
   int64_t step_ = 0;

@@ -1,0 +1,42 @@
+#include "data/augment.hpp"
+
+#include "data/random.hpp"
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <cmath>
+
+namespace graphrun::data {
+namespace {
+
+double uniform(std::mt19937_64& rng, double lo, double hi) { return lo + (hi - lo) * uniform_unit(rng); }
+
+}  // namespace
+
+void augment_image(const uint8_t* src, int64_t channels, int64_t rows, int64_t cols, const AugmentSpec& spec,
+                   std::mt19937_64& rng, float* dst) {
+  // Every value is drawn even when its range is empty, so that one setting's change does not
+  // shift the others' random streams.
+  const double angle = uniform(rng, -spec.rotation, spec.rotation) * M_PI / 180;
+  const double shear = std::tan(uniform(rng, -spec.shear, spec.shear) * M_PI / 180);
+  const double scale = uniform(rng, spec.scale_min, spec.scale_max);
+  const double tx = uniform(rng, -spec.translate, spec.translate) * double(cols);
+  const double ty = uniform(rng, -spec.translate, spec.translate) * double(rows);
+  // Destination -> source is not needed: warpAffine inverts the forward map itself.
+  // Forward map about the centre: x' = R * S * H * (x - c) + c + t.
+  const double ca = std::cos(angle) * scale, sa = std::sin(angle) * scale;
+  const double m00 = ca, m01 = ca * shear - sa, m10 = sa, m11 = sa * shear + ca;
+  const double cx = 0.5 * double(cols - 1), cy = 0.5 * double(rows - 1);
+  const cv::Matx23d m(m00, m01, cx + tx - m00 * cx - m01 * cy, m10, m11, cy + ty - m10 * cx - m11 * cy);
+  const int64_t plane = rows * cols;
+  for (int64_t c = 0; c < channels; ++c) {
+    const cv::Mat in(int(rows), int(cols), CV_8UC1, const_cast<uint8_t*>(src + c * plane));
+    cv::Mat warped;
+    cv::warpAffine(in, warped, m, in.size(), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+    cv::Mat out(int(rows), int(cols), CV_32FC1, dst + c * plane);
+    warped.convertTo(out, CV_32F, 1.0 / 255.0);
+  }
+}
+
+}  // namespace graphrun::data
