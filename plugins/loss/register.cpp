@@ -5,6 +5,8 @@ namespace graphrun::loss {
 OpInfo binary_crossentropy_op();
 OpInfo contrastive_loss_op();
 OpInfo categorical_crossentropy_op();
+OpInfo prototypical_loss_op();
+OpInfo triplet_loss_op();
 }  // namespace graphrun::loss
 
 namespace {
@@ -13,6 +15,8 @@ void register_ops(graphrun::Registry& r) {
   r.add(binary_crossentropy_op());
   r.add(contrastive_loss_op());
   r.add(categorical_crossentropy_op());
+  r.add(prototypical_loss_op());
+  r.add(triplet_loss_op());
 }
 }  // namespace
 
