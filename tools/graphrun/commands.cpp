@@ -13,6 +13,15 @@
 namespace graphrun::cli {
 namespace {
 
+// Plugins stay loaded until the program ends: an exception a plugin threw may still be
+// in flight (and name the plugin's code) after the command that loaded it has returned.
+PluginLoader& loaded_plugins() {
+  static PluginLoader loader;
+  static bool loaded = (loader.load_default(), true);
+  (void)loaded;
+  return loader;
+}
+
 SessionOptions session_options(const Options& opt) {
   SessionOptions s;
   s.out_dir = opt.out;
@@ -69,8 +78,7 @@ void report(Session& s, const std::string& split, const std::string& dir) {
 }  // namespace
 
 int train(const Options& opt) {
-  PluginLoader loader;
-  loader.load_default();
+  PluginLoader& loader = loaded_plugins();
   Session s(opt.graph, loader.registry(), session_options(opt));
   set_threads(thread_count(opt, s));
   if (!opt.weights.empty()) s.load_weights(opt.weights);
@@ -84,8 +92,7 @@ int train(const Options& opt) {
 }
 
 int eval(const Options& opt) {
-  PluginLoader loader;
-  loader.load_default();
+  PluginLoader& loader = loaded_plugins();
   Session s(opt.graph, loader.registry(), session_options(opt));
   set_threads(thread_count(opt, s));
   if (!opt.weights.empty()) {
@@ -99,8 +106,7 @@ int eval(const Options& opt) {
 }
 
 int summary(const Options& opt) {
-  PluginLoader loader;
-  loader.load_default();
+  PluginLoader& loader = loaded_plugins();
   dnnl::engine engine(dnnl::engine::kind::cpu, 0);
   const Model m(load_graph_spec(opt.graph), loader.registry(), engine);
   std::printf("Graph: \"%s\"\n", m.spec().name.c_str());
@@ -139,8 +145,7 @@ int summary(const Options& opt) {
 }
 
 int plugins(const Options& opt) {
-  PluginLoader loader;
-  loader.load_default();
+  PluginLoader& loader = loaded_plugins();
   for (const auto& [name, op] : loader.registry().ops()) {
     std::printf("%-22s %-48s %s\n", name.c_str(), op.description.c_str(), op.library.c_str());
     if (!opt.verbose) continue;

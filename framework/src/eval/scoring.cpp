@@ -13,7 +13,7 @@ namespace graphrun::eval {
 Scorer::Scorer(const Model& model, PlanFor plan_for, int64_t batch)
     : model_(model), plan_for_(std::move(plan_for)), batch_(std::max<int64_t>(batch, 1)) {
   const EvaluationSpec& e = model.spec().evaluation;
-  higher_is_same_ = e.score.empty() ? model.spec().data.same_label == 1 : e.score == "similarity";
+  higher_is_same_ = e.higher_is_same(model.spec().data.same_label);
   distance_ = e.distance;
   if (!e.embedding.empty()) {
     embedding_ = model.find(e.embedding);

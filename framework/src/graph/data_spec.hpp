@@ -50,6 +50,7 @@ struct EvaluationSpec {
   // How the output reads: "similarity" (higher = same) or "distance"; empty: similarity
   // when data.pairs.same_label is 1, distance when it is 0 (the output predicts label 1).
   std::string score;
+  bool higher_is_same(float same_label) const { return score.empty() ? same_label == 1 : score == "similarity"; }
   std::string embedding;           // a node whose output is an embedding: one-shot and verification by distance
   std::string distance = "euclidean";  // euclidean | sqeuclidean | cosine
   std::string verify = "pairs";    // pairs: the split's pairs | all: every pair of the split's images

@@ -4,9 +4,11 @@
 
 namespace graphrun {
 
-Metrics Metrics::binary(float same_label) {
+Metrics Metrics::binary(float same_label, bool higher_is_same) {
   Metrics m;
   m.binary_ = true;
+  // The output predicts label 1 above 0.5 when label 1 is the side higher outputs stand for.
+  m.flip_ = (same_label > 0.5f) != higher_is_same;
   m.same_class_ = same_label > 0.5f ? 1 : 0;
   m.names_ = m.same_class_ == 1 ? std::vector<std::string>{"different", "same"} : std::vector<std::string>{"same", "different"};
   m.confusion_.assign(2, std::vector<int64_t>(2, 0));
@@ -27,7 +29,7 @@ void Metrics::add_batch(const float* outputs, const float* labels, int64_t count
     int truth, predicted;
     if (binary_) {
       truth = labels[i] > 0.5f ? 1 : 0;
-      predicted = outputs[i] > 0.5f ? 1 : 0;
+      predicted = (outputs[i] > 0.5f) != flip_ ? 1 : 0;
     } else {
       truth = static_cast<int>(labels[i]);
       const float* row = outputs + i * classes;

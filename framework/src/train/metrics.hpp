@@ -11,7 +11,9 @@ class Metrics {
  public:
   // Binary output (one probability per example): p > 0.5 predicts label 1. Class names
   // follow which label means "same". Categorical output: argmax over `classes` values.
-  static Metrics binary(float same_label);
+  // higher_is_same: the output is a similarity (above 0.5 predicts "same"), else a
+  // distance (below 0.5 predicts "same").
+  static Metrics binary(float same_label, bool higher_is_same);
   static Metrics categorical(int classes);
 
   void add_batch(const float* outputs, const float* labels, int64_t count);
@@ -31,6 +33,7 @@ class Metrics {
 
  private:
   bool binary_ = true;
+  bool flip_ = false;
   int same_class_ = -1;
   std::vector<std::string> names_;
   std::vector<std::vector<int64_t>> confusion_;

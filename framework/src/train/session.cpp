@@ -77,7 +77,8 @@ Session::Split& Session::split(const std::string& name) {
 
 Metrics Session::new_metrics() const {
   const Shape& out = model_->nodes()[model_->output()].shape;
-  if (volume(out) == 1) return Metrics::binary(model_->spec().data.same_label);
+  const float same_label = model_->spec().data.same_label;
+  if (volume(out) == 1) return Metrics::binary(same_label, model_->spec().evaluation.higher_is_same(same_label));
   return Metrics::categorical(int(volume(out)));
 }
 
@@ -91,7 +92,7 @@ eval::Scorer Session::scorer() {
 std::map<std::string, double> Session::validation_figures(EpochRecord& r) {
   std::map<std::string, double> f{{"loss", r.loss}, {"accuracy", r.accuracy}};
   if (!r.has_validation) return f;
-  SplitFigures v = evaluate_all("validation");
+  SplitFigures v = evaluate_all("validation", false);
   r.val_loss = v.metrics.loss();
   r.val_accuracy = v.metrics.accuracy();
   f["val_loss"] = r.val_loss;

@@ -40,7 +40,7 @@ struct EpochRecord {
 
 // Everything known about one split after a pass over it in evaluation mode.
 struct SplitFigures {
-  Metrics metrics = Metrics::binary(1);
+  Metrics metrics = Metrics::binary(1, true);
   std::optional<eval::Verification> verification;  // pair graphs and embeddings
   std::optional<eval::OneShotResult> oneshot;      // evaluation.tasks drawn from the split
 };
@@ -63,7 +63,9 @@ class Session {
   // Scores a split ("train", "validation" or "test") in evaluation mode.
   Metrics evaluate(const std::string& split);
   // The same pass, with verification figures and one-shot tasks where the graph allows them.
-  SplitFigures evaluate_all(const std::string& split);
+  // Not final (the per-epoch validation), a pair graph is verified on the split's own pairs
+  // whatever evaluation.verify says: every pair of images through the graph is for the end.
+  SplitFigures evaluate_all(const std::string& split, bool final = true);
   // The official one-shot runs named by evaluation.oneshot_runs.
   eval::OneShotResult evaluate_oneshot_runs();
   eval::Scorer scorer();

@@ -11,7 +11,7 @@ namespace graphrun {
 
 Metrics Session::evaluate(const std::string& name) { return evaluate_all(name).metrics; }
 
-SplitFigures Session::evaluate_all(const std::string& name) {
+SplitFigures Session::evaluate_all(const std::string& name, bool final) {
   Split& s = split(name);
   SplitFigures f;
   f.metrics = new_metrics();
@@ -22,7 +22,7 @@ SplitFigures Session::evaluate_all(const std::string& name) {
   const bool binary = volume(model_->nodes()[model_->output()].shape) == 1;
   // A pair graph's scores on the split's own pairs come from this same pass.
   const bool pair_scores = binary && !s.data.class_balanced && model_->spec().data.strategy != "none" &&
-                           e.embedding.empty() && e.verify == "pairs";
+                           e.embedding.empty() && (e.verify == "pairs" || !final);
   std::vector<float> scores;
   std::vector<uint8_t> same;
   const float same_label = model_->spec().data.same_label;
@@ -42,7 +42,7 @@ SplitFigures Session::evaluate_all(const std::string& name) {
   eval::Scorer scorer = this->scorer();
   const bool has_both = std::count(same.begin(), same.end(), 1) > 0 && std::count(same.begin(), same.end(), 0) > 0;
   if (pair_scores && has_both) f.verification = eval::verify(scores, same, scorer.higher_is_same());
-  else if (!e.embedding.empty() || (binary && e.verify == "all"))
+  else if (!e.embedding.empty() || (binary && e.verify == "all" && final))
     f.verification = eval::verify_split(scorer, s.data.images, s.data.pairs, e.verify == "all", data::mix_seed(seed_, 11));
   if (e.has_tasks && name != "train") {
     data::TaskSpec tasks = e.tasks;
