@@ -1,5 +1,6 @@
 // graphrun: train, evaluate and inspect YAML dataflow graphs.
 #include "commands.hpp"
+#include "sweep.hpp"
 
 #include <graphrun/error.hpp>
 
@@ -27,6 +28,9 @@ int main(int argc, char** argv) {
   train->add_option("--weights", opt.weights, "start from these weights (a checkpoint of this graph)");
   train->add_flag("--quiet", opt.quiet, "no progress output");
 
+  graphrun::cli::SweepOptions sweep_opt;
+  CLI::App* sweep = graphrun::cli::add_sweep(app, sweep_opt);
+
   CLI::App* eval = app.add_subcommand("eval", "score a graph on its test split");
   common(eval);
   eval->add_option("--weights", opt.weights, "checkpoint to load (default: none, for graphs without training)");
@@ -41,6 +45,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   try {
     if (*train) return graphrun::cli::train(opt);
+    if (*sweep) return graphrun::cli::sweep(sweep_opt);
     if (*eval) return graphrun::cli::eval(opt);
     if (*summary) return graphrun::cli::summary(opt);
     if (*plugins) return graphrun::cli::plugins(opt);
