@@ -9,6 +9,10 @@
 
 namespace graphrun {
 
+// A pair model scores every (query, support) pair: the per-epoch figure uses at most this
+// many tasks, so that validation stays a small part of an epoch.
+constexpr int64_t kValidationTasks = 100;
+
 Metrics Session::evaluate(const std::string& name) { return evaluate_all(name).metrics; }
 
 SplitFigures Session::evaluate_all(const std::string& name, bool final) {
@@ -47,6 +51,7 @@ SplitFigures Session::evaluate_all(const std::string& name, bool final) {
   if (e.has_tasks && name != "train") {
     data::TaskSpec tasks = e.tasks;
     tasks.seed = data::mix_seed(e.tasks.seed, name == "validation" ? 2 : 3);
+    if (!final) tasks.count = std::min<int64_t>(tasks.count, kValidationTasks);
     f.oneshot = eval::evaluate_tasks(scorer, s.data.images, data::draw_tasks(s.data.images, tasks));
   }
   return f;
