@@ -54,7 +54,8 @@ Model::Model(GraphSpec spec, const Registry& registry, const dnnl::engine& engin
 int Model::find(const std::string& name) const {
   for (size_t i = 0; i < nodes_.size(); ++i)
     if (nodes_[i].name == name) return static_cast<int>(i);
-  return -1;
+  auto a = use_outputs_.find(name);  // a tower use stands for its last node
+  return a == use_outputs_.end() || a->second == name ? -1 : find(a->second);
 }
 
 std::vector<int> Model::graph_inputs() const {
@@ -181,6 +182,7 @@ void Model::expand() {
       d.inputs.push_back(id);
     }
   }
+  use_outputs_ = alias;
   output_ = resolve(spec_.output);
   if (output_ < 0) throw Error(spec_.file + ": output '" + spec_.output + "' is not a node of the graph");
   if (!spec_.loss.empty()) {

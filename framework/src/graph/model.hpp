@@ -86,6 +86,7 @@ class Model {
   std::vector<NodeDef> nodes_;
   std::vector<Parameter> params_;
   std::map<std::string, int> param_index_;
+  std::map<std::string, std::string> use_outputs_;  // tower-use name -> its last node
   int output_ = -1, loss_ = -1;
 };
 
