@@ -1,12 +1,12 @@
 #include "graph/spec.hpp"
 
+#include "graph/yaml_checks.hpp"
+
 #include <graphrun/error.hpp>
 
 #include <yaml-cpp/yaml.h>
 
-#include <fstream>
 #include <set>
-#include <sstream>
 
 namespace graphrun {
 namespace {
@@ -102,7 +102,10 @@ LayerSpec parse_layer(const Ctx& c, const YAML::Node& n, const std::string& name
   if (n["inputs"]) {
     const YAML::Node ins = n["inputs"];
     if (!ins.IsSequence()) c.fail(ins, what + ": 'inputs' must be a list of node names");
-    for (const auto& i : ins) l.inputs.push_back(i.as<std::string>());
+    for (const auto& i : ins) {
+      if (!i.IsScalar()) c.fail(i, what + ": 'inputs' must be a list of node names");
+      l.inputs.push_back(i.Scalar());
+    }
   }
   l.trainable = c.value<bool>(n, "trainable", true, what);
   if (n["weights"]) l.weights_file = c.scalar(n, "weights", what);
@@ -206,6 +209,7 @@ TrainSpec parse_train(const Ctx& c, const YAML::Node& n) {
 
 GraphSpec parse_graph_spec(const std::string& text, const std::string& file_name) {
   Ctx c{file_name};
+  check_graph_size(text.size(), file_name);
   YAML::Node root;
   try {
     root = YAML::Load(text);
@@ -213,6 +217,7 @@ GraphSpec parse_graph_spec(const std::string& text, const std::string& file_name
     throw Error(file_name + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
                 ": malformed YAML: " + e.msg);
   }
+  check_unique_keys(root, file_name);
   if (!root.IsMap()) throw Error(file_name + ": a graph file is a YAML map with name, inputs, nodes, output, ...");
   c.only_keys(root, {"name", "inputs", "towers", "nodes", "output", "loss", "data", "train"}, "graph");
 
@@ -251,6 +256,7 @@ GraphSpec parse_graph_spec(const std::string& text, const std::string& file_name
       for (const auto& layer : layers) {
         if (!layer.IsMap() || !layer["op"]) c.fail(layer, "tower '" + t.name + "': each layer is a map with an 'op'");
         std::string op = layer["op"].Scalar();
+        if (layer["name"] && !layer["name"].IsScalar()) c.fail(layer["name"], "tower '" + t.name + "': a layer's 'name' must be a single value");
         std::string lname = layer["name"] ? layer["name"].Scalar() : op + "_" + std::to_string(++op_counts[op]);
         LayerSpec l = parse_layer(c, layer, lname, "tower '" + t.name + "' layer '" + lname + "'");
         if (!l.inputs.empty()) c.fail(layer, "tower '" + t.name + "': layers are chained in order and take no 'input'");
@@ -274,11 +280,7 @@ GraphSpec parse_graph_spec(const std::string& text, const std::string& file_name
 }
 
 GraphSpec load_graph_spec(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) throw Error(path + ": cannot open the graph file");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return parse_graph_spec(ss.str(), path);
+  return parse_graph_spec(read_graph_file(path), path);
 }
 
 }  // namespace graphrun
