@@ -24,6 +24,9 @@ SessionOptions session_options(const Options& opt) {
   return s;
 }
 
+// Before plugins and data are loaded: a bad --threads fails at once.
+void check_options(const Options& opt) { check_threads(opt.threads, "--threads"); }
+
 int thread_count(const Options& opt, const Session& s) {
   return opt.threads > 0 ? opt.threads : s.spec().train.threads;
 }
@@ -48,6 +51,7 @@ void report(const Session& s, const Metrics& m, const std::string& split, const 
 }  // namespace
 
 int train(const Options& opt) {
+  check_options(opt);
   PluginLoader loader;
   loader.load_default();
   Session s(opt.graph, loader.registry(), session_options(opt));
@@ -63,6 +67,7 @@ int train(const Options& opt) {
 }
 
 int eval(const Options& opt) {
+  check_options(opt);
   PluginLoader loader;
   loader.load_default();
   Session s(opt.graph, loader.registry(), session_options(opt));

@@ -1,6 +1,8 @@
 #include "graph/spec.hpp"
 
 #include "graph/yaml_checks.hpp"
+#include "train/optimizer.hpp"
+#include "train/threads.hpp"
 
 #include <graphrun/error.hpp>
 
@@ -161,6 +163,12 @@ DataSpec parse_data(const Ctx& c, const YAML::Node& n) {
   return d;
 }
 
+// With the key's position: make_optimizer checks the same but knows no file.
+void check_optimizer_setting(const Ctx& c, const std::string& name, const std::string& key, double v, const YAML::Node& at) {
+  const std::string e = optimizer_setting_error(name, key, v);
+  if (!e.empty()) c.fail(at, "train.optimizer: " + e);
+}
+
 TrainSpec parse_train(const Ctx& c, const YAML::Node& n) {
   TrainSpec t;
   if (!n) return t;
@@ -169,9 +177,11 @@ TrainSpec parse_train(const Ctx& c, const YAML::Node& n) {
   if (const YAML::Node o = n["optimizer"]) {
     if (o.IsScalar()) {
       t.optimizer = o.Scalar();
+      check_optimizer_setting(c, t.optimizer, "", 0, o);
     } else {
       if (!o.IsMap()) c.fail(o, "train.optimizer must be a name or a map such as {name: rmsprop, learning_rate: 0.001}");
       t.optimizer = c.scalar(o, "name", "train.optimizer");
+      check_optimizer_setting(c, t.optimizer, "", 0, o["name"]);
       for (const auto& kv : o) {
         const std::string k = kv.first.Scalar();
         if (k == "name") continue;
@@ -180,6 +190,7 @@ TrainSpec parse_train(const Ctx& c, const YAML::Node& n) {
         } catch (const YAML::Exception&) {
           c.fail(kv.second, "train.optimizer: '" + k + "' must be a number");
         }
+        check_optimizer_setting(c, t.optimizer, k, t.optimizer_args[k], kv.second);
       }
     }
   }
@@ -189,6 +200,7 @@ TrainSpec parse_train(const Ctx& c, const YAML::Node& n) {
   t.eval_batch_size = c.value<int64_t>(n, "eval_batch_size", 0, "train");
   t.seed = c.value<uint64_t>(n, "seed", 0, "train");
   t.threads = c.value<int>(n, "threads", 0, "train");
+  if (n["threads"]) check_threads(t.threads, c.at(n["threads"]) + ": train.threads");
   if (const YAML::Node sch = n["schedule"]) {
     c.only_keys(sch, {"name", "min_fraction", "drop", "every"}, "train.schedule");
     t.schedule = c.scalar(sch, "name", "train.schedule");
