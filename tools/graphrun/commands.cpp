@@ -1,5 +1,6 @@
 #include "commands.hpp"
 
+#include "train/checks.hpp"
 #include "train/session.hpp"
 #include "train/threads.hpp"
 
@@ -7,7 +8,6 @@
 #include <graphrun/plugin_loader.hpp>
 
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 
 namespace graphrun::cli {
@@ -45,7 +45,11 @@ void report(const Session& s, const Metrics& m, const std::string& split, const 
             ", \"f1_same\": " + std::to_string(m.f1(c));
   }
   std::printf("\n%s", m.report().c_str());
-  if (!file.empty()) std::ofstream(file) << json << ", \"graph\": \"" << s.spec().name << "\", \"seed\": " << s.seed() << "}\n";
+  if (file.empty()) return;
+  std::ofstream f(file);
+  f << json << ", \"graph\": \"" << s.spec().name << "\", \"seed\": " << s.seed() << "}\n";
+  f.flush();
+  if (!f) throw Error(file + ": cannot write the " + split + " figures");
 }
 
 }  // namespace
@@ -55,8 +59,9 @@ int train(const Options& opt) {
   PluginLoader loader;
   loader.load_default();
   Session s(opt.graph, loader.registry(), session_options(opt));
+  prepare_run_folder(s.out_dir());
   set_threads(thread_count(opt, s));
-  if (!opt.weights.empty()) s.load_weights(opt.weights);
+  if (!opt.weights.empty()) s.load_weights(opt.weights, opt.weights_from_other_graph);
   if (!opt.quiet)
     std::fprintf(stderr, "graphrun: training %s (seed %llu, %d threads) into %s\n", s.spec().name.c_str(),
                  static_cast<unsigned long long>(s.seed()), threads(), s.out_dir().c_str());
@@ -71,13 +76,13 @@ int eval(const Options& opt) {
   PluginLoader loader;
   loader.load_default();
   Session s(opt.graph, loader.registry(), session_options(opt));
+  prepare_run_folder(s.out_dir());
   set_threads(thread_count(opt, s));
   if (!opt.weights.empty()) {
-    s.load_weights(opt.weights);
+    s.load_weights(opt.weights, opt.weights_from_other_graph);
   } else if (s.model().has_trainable_params()) {
     std::fprintf(stderr, "graphrun: warning: no --weights given: scoring the freshly initialised graph\n");
   }
-  std::filesystem::create_directories(s.out_dir());
   report(s, s.evaluate(opt.split), opt.split, s.out_dir() + "/" + opt.split + ".json");
   return 0;
 }

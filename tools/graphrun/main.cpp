@@ -26,10 +26,12 @@ int main(int argc, char** argv) {
   train->add_option("--epochs", opt.epochs, "number of epochs (overrides train.epochs)");
   train->add_option("--weights", opt.weights, "start from these weights (a checkpoint of this graph)");
   train->add_flag("--quiet", opt.quiet, "no progress output");
+  train->add_flag("--weights-from-other-graph", opt.weights_from_other_graph, "load --weights written by another graph (tensors matched by name)");
 
   CLI::App* eval = app.add_subcommand("eval", "score a graph on its test split");
   common(eval);
   eval->add_option("--weights", opt.weights, "checkpoint to load (default: none, for graphs without training)");
+  eval->add_flag("--weights-from-other-graph", opt.weights_from_other_graph, "load --weights written by another graph (tensors matched by name)");
   eval->add_option("--split", opt.split, "split to score: train, validation or test")->check(CLI::IsMember({"train", "validation", "test"}));
 
   CLI::App* summary = app.add_subcommand("summary", "print nodes, output shapes and parameter counts");

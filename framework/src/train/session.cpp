@@ -1,6 +1,7 @@
 #include "train/session.hpp"
 
 #include "io/checkpoint.hpp"
+#include "train/checks.hpp"
 #include "train/feed.hpp"
 #include "train/progress.hpp"
 
@@ -55,6 +56,7 @@ Session::Session(const std::string& graph_path, const Registry& registry, Sessio
   if (options_.epochs) spec.train.epochs = *options_.epochs;
   if (!options_.data_path.empty()) spec.data.path = options_.data_path;
   model_ = std::make_unique<Model>(std::move(spec), registry, engine_);
+  check_pair_strategy(*model_);
   model_->initialize(seed_);
   load_node_weights();
   const TrainSpec& t = model_->spec().train;
@@ -163,9 +165,10 @@ std::vector<EpochRecord> Session::train() {
   const bool has_val = model_->spec().data.validation.present;
   if (has_val) split("validation");
   const int label = label_input(*model_);
-  fs::create_directories(out_dir_);
+  prepare_run_folder(out_dir_);
   std::ofstream history(out_dir_ + "/history.csv");
   history << "epoch,accuracy,loss" << (has_val ? ",val_accuracy,val_loss" : "") << ",seconds\n";
+  if (!history) throw Error(out_dir_ + "/history.csv: cannot write the training history");
 
   std::vector<EpochRecord> records;
   const int64_t steps = t.steps_per_epoch ? std::min(t.steps_per_epoch, train.loader->batches_per_epoch())
@@ -208,6 +211,7 @@ std::vector<EpochRecord> Session::train() {
     if (has_val) history << "," << r.val_accuracy << "," << r.val_loss;
     history << "," << r.seconds << "\n";
     history.flush();
+    if (!history) throw Error(out_dir_ + "/history.csv: writing the training history failed (disk full?)");
     records.push_back(r);
   }
   save_weights(out_dir_ + "/weights.safetensors");
@@ -237,8 +241,9 @@ void copy_into(Tensor& dst, const Shape& dims, const StoredTensor& src, const st
 
 }  // namespace
 
-void Session::load_weights(const std::string& path) {
+void Session::load_weights(const std::string& path, bool from_other_graph) {
   Checkpoint c = read_checkpoint(path);
+  check_checkpoint_graph(c, path, model_->spec().name, from_other_graph);
   for (auto& p : model_->params()) {
     auto it = c.tensors.find(p.name);
     if (it == c.tensors.end()) throw Error(path + ": the checkpoint has no tensor '" + p.name + "' (" + to_string(p.spec.dims) + ")");
