@@ -7,6 +7,8 @@
 #include <dnnl.hpp>
 
 #include <cstdio>
+#include <filesystem>
+#include <new>
 
 int main(int argc, char** argv) {
   CLI::App app{"graphrun: train and run Siamese and pair-matching networks written as YAML graphs"};
@@ -51,6 +53,13 @@ int main(int argc, char** argv) {
     return 1;
   } catch (const dnnl::error& e) {
     std::fprintf(stderr, "graphrun: oneDNN error: %s\n", e.what());
+    return 1;
+  } catch (const std::filesystem::filesystem_error& e) {  // every known path reports its own; a last resort
+    std::fprintf(stderr, "graphrun: error: %s: %s (expected a readable file or a writable folder)\n", e.path1().c_str(),
+                 e.code().message().c_str());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "graphrun: error: out of memory (is a layer, a batch or a file far larger than intended?)\n");
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "graphrun: unexpected error: %s\n", e.what());
