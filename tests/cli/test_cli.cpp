@@ -1,38 +1,19 @@
 // The graphrun command: one clear message and a non-zero exit on bad input.
 #include <doctest/doctest.h>
 
+#include "cli_run.hpp"
 #include "mnist.hpp"
 
 #include <algorithm>
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
-#include <sys/wait.h>
 
 namespace {
 
-struct Result {
-  int code;
-  std::string output;
-};
-
-Result run(const std::string& args, const std::string& env = "") {
-  std::string cmd = env + " " + std::string(GRAPHRUN_CLI) + " " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
-  int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-std::string write(const std::string& name, const std::string& text) {
-  auto path = std::filesystem::temp_directory_path() / ("graphrun_cli_" + name);
-  std::ofstream(path) << text;
-  return path.string();
-}
+using Result = graphrun::testing::CliResult;
+Result run(const std::string& args, const std::string& env = "") { return graphrun::testing::run_cli(args, env); }
+std::string write(const std::string& name, const std::string& text) { return graphrun::testing::write_temp(name, text); }
 
 const char* kGraph = R"(name: cli
 inputs:

@@ -1,5 +1,6 @@
 #include "commands.hpp"
 
+#include "train/checks.hpp"
 #include "train/session.hpp"
 #include "train/threads.hpp"
 
@@ -7,7 +8,6 @@
 #include <graphrun/plugin_loader.hpp>
 
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 
 namespace graphrun::cli {
@@ -32,6 +32,9 @@ SessionOptions session_options(const Options& opt) {
   s.progress = !opt.quiet;
   return s;
 }
+
+// Before plugins and data are loaded: a bad --threads fails at once.
+void check_options(const Options& opt) { check_threads(opt.threads, "--threads"); }
 
 int thread_count(const Options& opt, const Session& s) {
   return opt.threads > 0 ? opt.threads : s.spec().train.threads;
@@ -72,16 +75,22 @@ void report(Session& s, const std::string& split, const std::string& dir) {
     json += ", " + eval::json_fields(runs, "oneshot_runs");
   }
   if (m.count() > 0) std::printf("\n%s", m.report().c_str());
-  std::ofstream(dir + "/" + split + ".json") << json << ", \"graph\": \"" << s.spec().name << "\", \"seed\": " << s.seed() << "}\n";
+  const std::string file = dir + "/" + split + ".json";
+  std::ofstream out(file);
+  out << json << ", \"graph\": \"" << s.spec().name << "\", \"seed\": " << s.seed() << "}\n";
+  out.flush();
+  if (!out) throw Error(file + ": cannot write the " + split + " figures");
 }
 
 }  // namespace
 
 int train(const Options& opt) {
+  check_options(opt);
   PluginLoader& loader = loaded_plugins();
   Session s(opt.graph, loader.registry(), session_options(opt));
+  prepare_run_folder(s.out_dir());
   set_threads(thread_count(opt, s));
-  if (!opt.weights.empty()) s.load_weights(opt.weights);
+  if (!opt.weights.empty()) s.load_weights(opt.weights, opt.weights_from_other_graph);
   if (!opt.quiet)
     std::fprintf(stderr, "graphrun: training %s (seed %llu, %d threads) into %s\n", s.spec().name.c_str(),
                  static_cast<unsigned long long>(s.seed()), threads(), s.out_dir().c_str());
@@ -92,15 +101,16 @@ int train(const Options& opt) {
 }
 
 int eval(const Options& opt) {
+  check_options(opt);
   PluginLoader& loader = loaded_plugins();
   Session s(opt.graph, loader.registry(), session_options(opt));
+  prepare_run_folder(s.out_dir());
   set_threads(thread_count(opt, s));
   if (!opt.weights.empty()) {
-    s.load_weights(opt.weights);
+    s.load_weights(opt.weights, opt.weights_from_other_graph);
   } else if (s.model().has_trainable_params()) {
     std::fprintf(stderr, "graphrun: warning: no --weights given: scoring the freshly initialised graph\n");
   }
-  std::filesystem::create_directories(s.out_dir());
   report(s, opt.split, s.out_dir());
   return 0;
 }

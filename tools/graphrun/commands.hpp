@@ -11,6 +11,7 @@ struct Options {
   std::optional<int64_t> epochs;
   int threads = 0;
   bool verbose = false, quiet = false;
+  bool weights_from_other_graph = false;  // load --weights whatever graph wrote them
 };
 
 int train(const Options& opt);

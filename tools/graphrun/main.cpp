@@ -8,6 +8,8 @@
 #include <dnnl.hpp>
 
 #include <cstdio>
+#include <filesystem>
+#include <new>
 
 int main(int argc, char** argv) {
   CLI::App app{"graphrun: train and run Siamese and pair-matching networks written as YAML graphs"};
@@ -27,6 +29,7 @@ int main(int argc, char** argv) {
   train->add_option("--epochs", opt.epochs, "number of epochs (overrides train.epochs)");
   train->add_option("--weights", opt.weights, "start from these weights (a checkpoint of this graph)");
   train->add_flag("--quiet", opt.quiet, "no progress output");
+  train->add_flag("--weights-from-other-graph", opt.weights_from_other_graph, "load --weights written by another graph (tensors matched by name)");
 
   graphrun::cli::SweepOptions sweep_opt;
   CLI::App* sweep = graphrun::cli::add_sweep(app, sweep_opt);
@@ -34,6 +37,7 @@ int main(int argc, char** argv) {
   CLI::App* eval = app.add_subcommand("eval", "score a graph on its test split");
   common(eval);
   eval->add_option("--weights", opt.weights, "checkpoint to load (default: none, for graphs without training)");
+  eval->add_flag("--weights-from-other-graph", opt.weights_from_other_graph, "load --weights written by another graph (tensors matched by name)");
   eval->add_option("--split", opt.split, "split to score: train, validation or test")->check(CLI::IsMember({"train", "validation", "test"}));
 
   CLI::App* summary = app.add_subcommand("summary", "print nodes, output shapes and parameter counts");
@@ -54,6 +58,13 @@ int main(int argc, char** argv) {
     return 1;
   } catch (const dnnl::error& e) {
     std::fprintf(stderr, "graphrun: oneDNN error: %s\n", e.what());
+    return 1;
+  } catch (const std::filesystem::filesystem_error& e) {  // every known path reports its own; a last resort
+    std::fprintf(stderr, "graphrun: error: %s: %s (expected a readable file or a writable folder)\n", e.path1().c_str(),
+                 e.code().message().c_str());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "graphrun: error: out of memory (is a layer, a batch or a file far larger than intended?)\n");
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "graphrun: unexpected error: %s\n", e.what());

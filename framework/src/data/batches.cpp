@@ -28,12 +28,14 @@ BatchLoader::BatchLoader(const ImageSet& images, std::vector<Pair> pairs, int64_
                   std::to_string(pairs_[i].b) + ") refers past the " + std::to_string(images.count) + " images");
   if (pairs_.size() > 0xffffffffu) throw Error("batch loader: too many pairs for a 32-bit index");
   order_.resize(pairs_.size());
-  const size_t floats = static_cast<size_t>(batch_size * images.image_size());
+  // No batch holds more than every pair: a batch_size far beyond them reserves only those.
+  const size_t rows = static_cast<size_t>(std::min<int64_t>(batch_size, static_cast<int64_t>(pairs_.size())));
+  const size_t floats = rows * static_cast<size_t>(images.image_size());
   for (Batch& b : buffers_) {
     b.left.reserve(floats);
     b.right.reserve(floats);
-    b.label.reserve(static_cast<size_t>(batch_size));
-    b.klass.reserve(static_cast<size_t>(batch_size));
+    b.label.reserve(rows);
+    b.klass.reserve(rows);
   }
   if (filling == Filling::automatic)
     filling = unsigned(omp_get_max_threads()) < std::thread::hardware_concurrency() ? Filling::background

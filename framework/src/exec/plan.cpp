@@ -1,5 +1,7 @@
 #include "exec/plan.hpp"
 
+#include "exec/memory_check.hpp"
+
 #include <graphrun/error.hpp>
 
 #include <algorithm>
@@ -97,6 +99,9 @@ Plan::Plan(Model& model, int64_t batch, bool verbose)
         for (int in : nodes[i].inputs) steps_[in]->on_loss_path = true;
   }
   for (auto& s : steps_) s->run_backward = s->on_loss_path && s->needs_grad;
+  std::vector<bool> backward;
+  for (auto& s : steps_) backward.push_back(s->run_backward);
+  check_plan_memory(model_, batch_, backward);
   readers_.assign(n, {});
   for (int i = 0; i < n; ++i)
     for (size_t j = 0; j < nodes[i].inputs.size(); ++j) readers_[nodes[i].inputs[j]].push_back({i, j});

@@ -1,5 +1,6 @@
 #include "graph/model.hpp"
 
+#include "exec/memory_check.hpp"
 #include "graph/initializers.hpp"
 
 #include <graphrun/error.hpp>
@@ -315,6 +316,7 @@ void Model::infer_shapes() {
 }
 
 void Model::create_params() {
+  check_param_memory(nodes_, spec_.file);
   for (auto& d : nodes_) {
     for (const auto& s : d.specs) {
       const std::string name = d.param_prefix + "/" + s.name;

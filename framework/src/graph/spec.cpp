@@ -1,14 +1,15 @@
 #include "graph/spec.hpp"
 
 #include "graph/yaml_context.hpp"
+#include "graph/yaml_checks.hpp"
+#include "train/optimizer.hpp"
+#include "train/threads.hpp"
 
 #include <graphrun/error.hpp>
 
 #include <yaml-cpp/yaml.h>
 
-#include <fstream>
 #include <set>
-#include <sstream>
 
 namespace graphrun {
 namespace {
@@ -65,7 +66,10 @@ LayerSpec parse_layer(const Ctx& c, const YAML::Node& n, const std::string& name
   if (n["inputs"]) {
     const YAML::Node ins = n["inputs"];
     if (!ins.IsSequence()) c.fail(ins, what + ": 'inputs' must be a list of node names");
-    for (const auto& i : ins) l.inputs.push_back(i.as<std::string>());
+    for (const auto& i : ins) {
+      if (!i.IsScalar()) c.fail(i, what + ": 'inputs' must be a list of node names");
+      l.inputs.push_back(i.Scalar());
+    }
   }
   l.trainable = c.value<bool>(n, "trainable", true, what);
   if (n["weights"]) l.weights_file = c.scalar(n, "weights", what);
@@ -114,6 +118,12 @@ void parse_callbacks(const Ctx& c, const YAML::Node& n, TrainSpec& t) {
   if (!(t.max_minutes >= 0)) c.fail(n["max_minutes"], "train: max_minutes must not be negative");
 }
 
+// With the key's position: make_optimizer checks the same but knows no file.
+void check_optimizer_setting(const Ctx& c, const std::string& name, const std::string& key, double v, const YAML::Node& at) {
+  const std::string e = optimizer_setting_error(name, key, v);
+  if (!e.empty()) c.fail(at, "train.optimizer: " + e);
+}
+
 TrainSpec parse_train(const Ctx& c, const YAML::Node& n) {
   TrainSpec t;
   if (!n) return t;
@@ -123,9 +133,11 @@ TrainSpec parse_train(const Ctx& c, const YAML::Node& n) {
   if (const YAML::Node o = n["optimizer"]) {
     if (o.IsScalar()) {
       t.optimizer = o.Scalar();
+      check_optimizer_setting(c, t.optimizer, "", 0, o);
     } else {
       if (!o.IsMap()) c.fail(o, "train.optimizer must be a name or a map such as {name: rmsprop, learning_rate: 0.001}");
       t.optimizer = c.scalar(o, "name", "train.optimizer");
+      check_optimizer_setting(c, t.optimizer, "", 0, o["name"]);
       for (const auto& kv : o) {
         const std::string k = kv.first.Scalar();
         if (k == "name") continue;
@@ -134,6 +146,7 @@ TrainSpec parse_train(const Ctx& c, const YAML::Node& n) {
         } catch (const YAML::Exception&) {
           c.fail(kv.second, "train.optimizer: '" + k + "' must be a number");
         }
+        check_optimizer_setting(c, t.optimizer, k, t.optimizer_args[k], kv.second);
       }
     }
   }
@@ -143,6 +156,7 @@ TrainSpec parse_train(const Ctx& c, const YAML::Node& n) {
   t.eval_batch_size = c.value<int64_t>(n, "eval_batch_size", 0, "train");
   t.seed = c.value<uint64_t>(n, "seed", 0, "train");
   t.threads = c.value<int>(n, "threads", 0, "train");
+  if (n["threads"]) check_threads(t.threads, c.at(n["threads"]) + ": train.threads");
   if (const YAML::Node sch = n["schedule"]) {
     c.only_keys(sch, {"name", "min_fraction", "drop", "every"}, "train.schedule");
     t.schedule = c.scalar(sch, "name", "train.schedule");
@@ -164,6 +178,7 @@ TrainSpec parse_train(const Ctx& c, const YAML::Node& n) {
 
 GraphSpec parse_graph_spec(const std::string& text, const std::string& file_name) {
   Ctx c{file_name};
+  check_graph_size(text.size(), file_name);
   YAML::Node root;
   try {
     root = YAML::Load(text);
@@ -171,6 +186,7 @@ GraphSpec parse_graph_spec(const std::string& text, const std::string& file_name
     throw Error(file_name + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
                 ": malformed YAML: " + e.msg);
   }
+  check_unique_keys(root, file_name);
   if (!root.IsMap()) throw Error(file_name + ": a graph file is a YAML map with name, inputs, nodes, output, ...");
   c.only_keys(root, {"name", "inputs", "towers", "nodes", "output", "loss", "data", "evaluation", "train"}, "graph");
 
@@ -209,6 +225,7 @@ GraphSpec parse_graph_spec(const std::string& text, const std::string& file_name
       for (const auto& layer : layers) {
         if (!layer.IsMap() || !layer["op"]) c.fail(layer, "tower '" + t.name + "': each layer is a map with an 'op'");
         std::string op = layer["op"].Scalar();
+        if (layer["name"] && !layer["name"].IsScalar()) c.fail(layer["name"], "tower '" + t.name + "': a layer's 'name' must be a single value");
         std::string lname = layer["name"] ? layer["name"].Scalar() : op + "_" + std::to_string(++op_counts[op]);
         LayerSpec l = parse_layer(c, layer, lname, "tower '" + t.name + "' layer '" + lname + "'");
         if (!l.inputs.empty()) c.fail(layer, "tower '" + t.name + "': layers are chained in order and take no 'input'");
@@ -233,11 +250,7 @@ GraphSpec parse_graph_spec(const std::string& text, const std::string& file_name
 }
 
 GraphSpec load_graph_spec(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) throw Error(path + ": cannot open the graph file");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return parse_graph_spec(ss.str(), path);
+  return parse_graph_spec(read_graph_file(path), path);
 }
 
 }  // namespace graphrun

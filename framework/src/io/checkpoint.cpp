@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -37,23 +39,46 @@ void write_checkpoint(const std::string& path, const Checkpoint& ckpt) {
     f.flush();
     if (!f) throw Error(path + ": writing the checkpoint failed (disk full?)");
   }
-  std::filesystem::rename(tmp, path);
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) throw Error(path + ": cannot write the checkpoint: renaming " + tmp + " onto it failed (" + ec.message() + ")");
 }
 
-Checkpoint read_checkpoint(const std::string& path) {
-  std::ifstream f(path, std::ios::binary | std::ios::ate);
+namespace {
+
+// A tensor's place in the data part, for the contiguity check.
+struct Extent {
+  uint64_t begin, end;
+  std::string name;
+};
+
+// Reads the 8-byte length and the JSON header; checks the file is a regular, large enough file.
+nlohmann::json read_header(std::ifstream& f, const std::string& path, uint64_t& header_bytes, uint64_t& file_size) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  if (st.type() == fs::file_type::not_found) throw Error(path + ": cannot open the checkpoint: no such file");
+  if (ec) throw Error(path + ": cannot open the checkpoint: " + ec.message());
+  if (fs::is_directory(st)) throw Error(path + ": is a folder; expected a checkpoint file (.safetensors)");
+  if (!fs::is_regular_file(st)) throw Error(path + ": is not a regular file; expected a checkpoint file (.safetensors)");
+  file_size = fs::file_size(path, ec);
+  if (ec) throw Error(path + ": cannot read the checkpoint (" + ec.message() + ")");
+  f.open(path, std::ios::binary);
   if (!f) throw Error(path + ": cannot open the checkpoint");
-  const uint64_t file_size = static_cast<uint64_t>(f.tellg());
-  f.seekg(0);
   auto bad = [&](const std::string& what) { return Error(path + ": not a valid checkpoint: " + what); };
-  if (file_size < 8) throw bad("the file is only " + std::to_string(file_size) + " bytes");
+  if (file_size == 0) throw bad("the file is empty");
+  if (file_size < 8) throw bad("the file is only " + std::to_string(file_size) + " bytes (a checkpoint starts with an 8-byte header length)");
   unsigned char len[8];
   f.read(reinterpret_cast<char*>(len), 8);
+  if (!f) throw bad("could not read the header length");
   uint64_t n = 0;
   for (int i = 0; i < 8; ++i) n |= uint64_t(len[i]) << (8 * i);
-  if (n == 0 || n > file_size - 8) throw bad("header length " + std::to_string(n) + " does not fit a file of " + std::to_string(file_size) + " bytes");
+  constexpr uint64_t kMaxHeader = 100 << 20;  // safetensors' own limit
+  if (n == 0 || n > file_size - 8 || n > kMaxHeader)
+    throw bad("header length " + std::to_string(n) + " does not fit a file of " + std::to_string(file_size) + " bytes");
   std::string text(n, '\0');
   f.read(text.data(), std::streamsize(n));
+  if (!f) throw bad("could not read the " + std::to_string(n) + "-byte header");
   nlohmann::json header;
   try {
     header = nlohmann::json::parse(text);
@@ -61,12 +86,60 @@ Checkpoint read_checkpoint(const std::string& path) {
     throw bad(std::string("the header is not JSON (") + e.what() + ")");
   }
   if (!header.is_object()) throw bad("the header is not a JSON object");
+  header_bytes = n;
+  return header;
+}
+
+// safetensors requires the tensors to cover the data part exactly: no overlap, no gap.
+void check_contiguous(std::vector<Extent> extents, uint64_t data_size, const std::string& path) {
+  auto bad = [&](const std::string& what) { return Error(path + ": not a valid checkpoint: " + what); };
+  std::sort(extents.begin(), extents.end(), [](const Extent& a, const Extent& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+  });
+  uint64_t at = 0;
+  const Extent* prev = nullptr;
+  for (const Extent& e : extents) {
+    if (e.begin < at)
+      throw bad("tensor '" + e.name + "' (bytes " + std::to_string(e.begin) + "-" + std::to_string(e.end) + ") overlaps tensor '" +
+                prev->name + "' (bytes " + std::to_string(prev->begin) + "-" + std::to_string(prev->end) + ")");
+    if (e.begin > at)
+      throw bad("tensor '" + e.name + "' starts at byte " + std::to_string(e.begin) + " but " +
+                (prev ? "tensor '" + prev->name + "' ends" : std::string("the data starts")) + " at byte " + std::to_string(at) +
+                " (expected contiguous tensors, no gaps)");
+    at = e.end;
+    prev = &e;
+  }
+  if (at != data_size)
+    throw bad(std::to_string(data_size - at) + " bytes after the last tensor belong to no tensor (expected " +
+              std::to_string(at) + " bytes of data, found " + std::to_string(data_size) + ")");
+}
+
+// graphrun's own counters in __metadata__, read back with std::stoll by load_weights.
+void check_metadata(const std::map<std::string, std::string>& metadata, const std::string& path) {
+  for (const char* key : {"step", "optimizer_iterations"}) {
+    auto it = metadata.find(key);
+    if (it == metadata.end()) continue;
+    const std::string& v = it->second;
+    const bool digits = !v.empty() && v.size() < 19 && std::all_of(v.begin(), v.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+    if (!digits)
+      throw Error(path + ": not a valid checkpoint: __metadata__ '" + key + "' must be a non-negative integer, got '" + v + "'");
+  }
+}
+
+}  // namespace
+
+Checkpoint read_checkpoint(const std::string& path) {
+  std::ifstream f;
+  uint64_t n = 0, file_size = 0;
+  const nlohmann::json header = read_header(f, path, n, file_size);
+  auto bad = [&](const std::string& what) { return Error(path + ": not a valid checkpoint: " + what); };
   const uint64_t data_size = file_size - 8 - n;
   std::vector<char> data(data_size);
   f.read(data.data(), std::streamsize(data_size));
-  if (!f) throw bad("could not read the tensor data");
+  if (!f) throw bad("could not read the " + std::to_string(data_size) + " bytes of tensor data");
 
   Checkpoint ckpt;
+  std::vector<Extent> extents;
   for (const auto& [name, entry] : header.items()) {
     if (name == "__metadata__") {
       if (!entry.is_object()) throw bad("__metadata__ is not an object");
@@ -74,29 +147,39 @@ Checkpoint read_checkpoint(const std::string& path) {
         ckpt.metadata[k] = v.is_string() ? v.get<std::string>() : v.dump();
       continue;
     }
+    const std::string tensor = "tensor '" + name + "'";
     try {
-      if (entry.at("dtype").get<std::string>() != "F32")
-        throw bad("tensor '" + name + "' has dtype " + entry.at("dtype").get<std::string>() + " (only F32 is supported)");
+      const std::string dtype = entry.at("dtype").get<std::string>();
+      if (dtype != "F32") throw bad(tensor + " has dtype " + dtype + " (only F32 is supported)");
       StoredTensor t;
       t.shape = entry.at("shape").get<std::vector<int64_t>>();
       auto offsets = entry.at("data_offsets").get<std::vector<uint64_t>>();
       uint64_t count = 1;
       for (auto d : t.shape) {
-        if (d < 0) throw bad("tensor '" + name + "' has a negative dimension");
-        count *= uint64_t(d);
+        if (d < 0) throw bad(tensor + " has a negative dimension in shape " + entry.at("shape").dump());
+        if (d != 0 && count > data_size / uint64_t(d)) count = data_size + 1;  // more than the file holds; no overflow
+        else count *= uint64_t(d);
       }
       if (offsets.size() != 2 || offsets[0] > offsets[1] || offsets[1] > data_size)
-        throw bad("tensor '" + name + "' has data offsets outside the file (truncated?)");
-      if (offsets[1] - offsets[0] != count * sizeof(float))
-        throw bad("tensor '" + name + "' has " + std::to_string(offsets[1] - offsets[0]) + " bytes for " +
-                  std::to_string(count) + " floats");
+        throw bad(tensor + " has data offsets " + entry.at("data_offsets").dump() + " outside the file (" + std::to_string(data_size) +
+                  " bytes of data; expected [begin, end] with begin <= end; truncated?)");
+      if (count > data_size || offsets[1] - offsets[0] != count * sizeof(float))
+        throw bad(tensor + " has shape " + entry.at("shape").dump() + " (" + (count > data_size ? "more than the file holds" : std::to_string(count * sizeof(float)) + " bytes") +
+                  ") but its data offsets span " + std::to_string(offsets[1] - offsets[0]) + " bytes");
       t.values.resize(count);
       std::memcpy(t.values.data(), data.data() + offsets[0], count * sizeof(float));
+      for (size_t i = 0; i < t.values.size(); ++i)
+        if (!std::isfinite(t.values[i]))
+          throw bad(tensor + " holds " + (std::isnan(t.values[i]) ? "NaN" : "an infinite value") + " at element " +
+                    std::to_string(i) + " (expected finite numbers; was it saved from a diverged run?)");
+      extents.push_back({offsets[0], offsets[1], name});
       ckpt.tensors[name] = std::move(t);
     } catch (const nlohmann::json::exception& e) {
-      throw bad("tensor '" + name + "' has a malformed entry (" + e.what() + ")");
+      throw bad(tensor + " has a malformed entry (" + e.what() + ")");
     }
   }
+  check_contiguous(std::move(extents), data_size, path);
+  check_metadata(ckpt.metadata, path);
   return ckpt;
 }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <set>
 
 namespace graphrun {
@@ -182,32 +183,62 @@ bool Optimizer::set_state(const std::vector<Parameter>& params, const std::strin
   return false;
 }
 
+namespace {
+
+const std::map<std::string, std::set<std::string>>& optimizer_settings() {
+  static const std::map<std::string, std::set<std::string>> known = {
+      {"sgd", {"learning_rate", "momentum", "nesterov"}},
+      {"adam", {"learning_rate", "beta_1", "beta_2", "epsilon"}},
+      {"rmsprop", {"learning_rate", "rho", "momentum", "epsilon"}}};
+  return known;
+}
+
+std::string joined(const std::set<std::string>& names) {
+  std::string list;
+  for (const auto& a : names) list += (list.empty() ? "" : ", ") + a;
+  return list;
+}
+
+std::string number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+}  // namespace
+
+std::string optimizer_setting_error(const std::string& name, const std::string& key, double v) {
+  const auto& known = optimizer_settings();
+  auto it = known.find(name);
+  if (it == known.end()) {
+    std::set<std::string> names;
+    for (const auto& [n, _] : known) names.insert(n);
+    return "unknown optimizer '" + name + "' (known: " + joined(names) + ")";
+  }
+  if (key.empty()) return "";
+  if (!it->second.count(key)) return "optimizer " + name + ": unknown setting '" + key + "' (known: " + joined(it->second) + ")";
+  // Written so that NaN fails every test.
+  const bool ok = key == "learning_rate" || key == "epsilon" ? (std::isfinite(v) && v > 0)
+                  : key == "nesterov"                       ? (v == 0 || v == 1)
+                                                            : (v >= 0 && v < 1);  // rho, momentum, beta_1, beta_2
+  if (ok) return "";
+  const std::string expected = key == "learning_rate" || key == "epsilon" ? "a positive finite number"
+                               : key == "nesterov"                       ? "0 or 1 (false or true)"
+                                                                         : "a number in [0, 1)";
+  return "optimizer " + name + ": " + key + " must be " + expected + ", got " + number(v);
+}
+
 std::unique_ptr<Optimizer> make_optimizer(const std::string& name, const std::map<std::string, double>& args) {
-  std::set<std::string> allowed;
-  std::unique_ptr<Optimizer> opt;
-  if (name == "sgd") {
-    allowed = {"learning_rate", "momentum", "nesterov"};
-    opt = std::make_unique<Sgd>(arg(args, "learning_rate", 0.01), arg(args, "momentum", 0.0), arg(args, "nesterov", 0) != 0);
-  } else if (name == "adam") {
-    allowed = {"learning_rate", "beta_1", "beta_2", "epsilon"};
-    opt = std::make_unique<Adam>(arg(args, "learning_rate", 0.001), arg(args, "beta_1", 0.9), arg(args, "beta_2", 0.999),
-                                 arg(args, "epsilon", 1e-7));
-  } else if (name == "rmsprop") {
-    allowed = {"learning_rate", "rho", "momentum", "epsilon"};
-    opt = std::make_unique<RmsProp>(arg(args, "learning_rate", 0.001), arg(args, "rho", 0.9), arg(args, "momentum", 0.0),
-                                    arg(args, "epsilon", 1e-7));
-  } else {
-    throw Error("unknown optimizer '" + name + "' (known: sgd, adam, rmsprop)");
-  }
-  for (const auto& [k, v] : args) {
-    if (!allowed.count(k)) {
-      std::string list;
-      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-      throw Error("optimizer " + name + ": unknown setting '" + k + "' (known: " + list + ")");
-    }
-    if (k == "learning_rate" && v <= 0) throw Error("optimizer " + name + ": learning_rate must be positive");
-  }
-  return opt;
+  if (std::string e = optimizer_setting_error(name, "", 0); !e.empty()) throw Error(e);
+  for (const auto& [k, v] : args)
+    if (std::string e = optimizer_setting_error(name, k, v); !e.empty()) throw Error(e);
+  if (name == "sgd")
+    return std::make_unique<Sgd>(arg(args, "learning_rate", 0.01), arg(args, "momentum", 0.0), arg(args, "nesterov", 0) != 0);
+  if (name == "adam")
+    return std::make_unique<Adam>(arg(args, "learning_rate", 0.001), arg(args, "beta_1", 0.9), arg(args, "beta_2", 0.999),
+                                  arg(args, "epsilon", 1e-7));
+  return std::make_unique<RmsProp>(arg(args, "learning_rate", 0.001), arg(args, "rho", 0.9), arg(args, "momentum", 0.0),
+                                   arg(args, "epsilon", 1e-7));
 }
 
 double regularization_loss(const std::vector<Parameter>& params) {

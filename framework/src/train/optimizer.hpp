@@ -41,6 +41,11 @@ class Optimizer {
 // beta_1, beta_2, rho, epsilon). Unknown names or arguments throw Error.
 std::unique_ptr<Optimizer> make_optimizer(const std::string& name, const std::map<std::string, double>& args);
 
+// Why a setting is refused ("" when it is fine): an unknown optimizer (key empty checks the
+// name alone), an unknown key, or a value out of range (learning_rate and epsilon > 0;
+// rho, momentum, beta_1, beta_2 in [0, 1); nesterov 0 or 1; NaN never).
+std::string optimizer_setting_error(const std::string& name, const std::string& key, double value);
+
 // Sum of l2 * ||w||^2 over parameters, the regularisation term Keras adds to the loss.
 double regularization_loss(const std::vector<Parameter>& params);
 

@@ -2,6 +2,7 @@
 
 #include "data/random.hpp"
 #include "train/callbacks.hpp"
+#include "train/checks.hpp"
 #include "train/feed.hpp"
 #include "train/progress.hpp"
 
@@ -32,6 +33,7 @@ Session::Session(const std::string& graph_path, const Registry& registry, Sessio
   if (options_.epochs) spec.train.epochs = *options_.epochs;
   if (!options_.data_path.empty()) spec.data.paths = {options_.data_path};
   model_ = std::make_unique<Model>(std::move(spec), registry, engine_);
+  check_pair_strategy(*model_);
   model_->initialize(seed_);
   load_node_weights();
   const TrainSpec& t = model_->spec().train;
@@ -124,8 +126,9 @@ std::vector<EpochRecord> Session::train() {
   int label = -1;
   for (int id : model_->graph_inputs())
     if (model_->nodes()[id].feed == "label" || model_->nodes()[id].feed == "class") label = id;
-  fs::create_directories(out_dir_);
+  prepare_run_folder(out_dir_);
   std::ofstream history(out_dir_ + "/history.csv");
+  if (!history) throw Error(out_dir_ + "/history.csv: cannot write the training history");
 
   std::optional<EarlyStopping> stopper;
   if (t.early_stopping.present) stopper.emplace(t.early_stopping.monitor, t.early_stopping.min_delta, t.early_stopping.patience);
@@ -178,6 +181,7 @@ std::vector<EpochRecord> Session::train() {
     for (const auto& [k, v] : r.figures) history << "," << v;
     history << "," << r.learning_rate << "," << r.seconds << "\n";
     history.flush();
+    if (!history) throw Error(out_dir_ + "/history.csv: writing the training history failed (disk full?)");
     records.push_back(r);
     save_weights(out_dir_ + "/last.safetensors");
 

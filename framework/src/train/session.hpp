@@ -72,8 +72,9 @@ class Session {
 
   void save_weights(const std::string& path);
   // Loads every parameter (and optimizer state when present) from a checkpoint written
-  // for this graph; a missing tensor or a shape mismatch throws Error naming both shapes.
-  void load_weights(const std::string& path);
+  // for this graph; a missing tensor or a shape mismatch throws Error naming both shapes,
+  // and so does a checkpoint of another graph unless from_other_graph.
+  void load_weights(const std::string& path, bool from_other_graph = false);
   std::string out_dir() const { return out_dir_; }
 
  private:

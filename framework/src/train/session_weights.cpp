@@ -2,6 +2,7 @@
 #include "train/session.hpp"
 
 #include "io/checkpoint.hpp"
+#include "train/checks.hpp"
 
 #include <graphrun/error.hpp>
 
@@ -32,8 +33,9 @@ void copy_into(Tensor& dst, const Shape& dims, const StoredTensor& src, const st
 
 }  // namespace
 
-void Session::load_weights(const std::string& path) {
+void Session::load_weights(const std::string& path, bool from_other_graph) {
   Checkpoint c = read_checkpoint(path);
+  check_checkpoint_graph(c, path, model_->spec().name, from_other_graph);
   for (auto& p : model_->params()) {
     auto it = c.tensors.find(p.name);
     if (it == c.tensors.end()) throw Error(path + ": the checkpoint has no tensor '" + p.name + "' (" + to_string(p.spec.dims) + ")");

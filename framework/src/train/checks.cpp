@@ -1,0 +1,51 @@
+#include "train/checks.hpp"
+
+#include <graphrun/error.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+namespace graphrun {
+
+void check_pair_strategy(const Model& model) {
+  const DataSpec& d = model.spec().data;
+  if (!d.present || d.strategy != "none") return;
+  bool left = false, right = false;
+  for (int id : model.graph_inputs()) {
+    left = left || model.nodes()[id].feed == "left";
+    right = right || model.nodes()[id].feed == "right";
+  }
+  if (!left || !right) return;
+  throw Error(d.where + ": the graph reads pairs (inputs fed from 'left' and 'right') but data has no pair strategy, so "
+              "each image would be paired with itself and labelled with its digit: add pairs: {strategy: consecutive | "
+              "balanced | class_weighted} (strategy none is for single-image graphs)");
+}
+
+void check_checkpoint_graph(const Checkpoint& ckpt, const std::string& path, const std::string& graph, bool allow_other) {
+  auto it = ckpt.metadata.find("graph");
+  if (allow_other || it == ckpt.metadata.end() || it->second == graph) return;
+  throw Error(path + ": the checkpoint was written by graph '" + it->second + "', not by this graph '" + graph +
+              "' (pass --weights-from-other-graph to load its tensors by name anyway)");
+}
+
+void prepare_run_folder(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
+    throw Error(dir + ": the run folder (--out) is an existing file; expected a folder, or a path where one can be created");
+  fs::create_directories(dir, ec);
+  if (ec) throw Error(dir + ": cannot create the run folder (--out): " + ec.message());
+  const fs::path probe = fs::path(dir) / (".graphrun_probe_" + std::to_string(::getpid()));
+  bool ok = false;
+  {
+    std::ofstream f(probe);
+    f << "graphrun\n";
+    f.flush();
+    ok = bool(f);
+  }
+  fs::remove(probe, ec);
+  if (!ok) throw Error(dir + ": the run folder (--out) is not writable (a test file could not be written in it)");
+}
+
+}  // namespace graphrun
