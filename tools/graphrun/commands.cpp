@@ -46,8 +46,10 @@ void report(Session& s, const std::string& split, const std::string& dir) {
   const bool has_split = split != "test" || s.spec().data.test.present;
   const SplitFigures f = has_split ? s.evaluate_all(split) : SplitFigures{};
   const Metrics& m = f.metrics;
-  std::printf("%s: %lld examples\n", split.c_str(), static_cast<long long>(m.count()));
-  std::printf("  loss:      %.4f\n", m.loss());
+  std::printf("%s:", split.c_str());
+  if (m.count() > 0) std::printf(" %lld examples", static_cast<long long>(m.count()));
+  std::printf("\n");
+  if (has_split) std::printf("  loss:      %.4f\n", m.loss());
   std::string json = "{\"split\": \"" + split + "\", \"examples\": " + std::to_string(m.count()) +
                      ", \"loss\": " + std::to_string(m.loss());
   if (m.count() > 0) {
