@@ -67,7 +67,7 @@ TEST_CASE("cli: a missing data folder names what was looked for") {
 }
 
 TEST_CASE("cli: a truncated IDX file is reported as truncated") {
-  if (!graphrun::testing::have_mnist()) return;
+  REQUIRE_MESSAGE(graphrun::testing::have_mnist(), "data/mnist missing: run tools/setup.sh");
   auto dir = std::filesystem::temp_directory_path() / "graphrun_cli_truncated";
   std::filesystem::create_directories(dir);
   const std::string src = std::string(GRAPHRUN_SOURCE_DIR) + "/data/mnist/";
@@ -83,7 +83,7 @@ TEST_CASE("cli: a truncated IDX file is reported as truncated") {
 }
 
 TEST_CASE("cli: train then eval with the written weights gives the same figures") {
-  if (!graphrun::testing::have_mnist()) return;
+  REQUIRE_MESSAGE(graphrun::testing::have_mnist(), "data/mnist missing: run tools/setup.sh");
   const std::string graph = graph_with_data("ok.yaml", std::string(GRAPHRUN_SOURCE_DIR) + "/data/mnist");
   Result t = run("train " + graph + " --quiet --out /tmp/graphrun_cli_ok --threads 1");
   CAPTURE(t.output);

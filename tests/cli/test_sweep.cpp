@@ -199,7 +199,7 @@ data: {path: [imgs, here.safetensors], train: {split: train}}
 }
 
 TEST_CASE("sweep cli: a 2x2 grid trains four run folders and sorts results by val_loss") {
-  if (!graphrun::testing::have_mnist()) return;
+  REQUIRE_MESSAGE(graphrun::testing::have_mnist(), "data/mnist missing: run tools/setup.sh");
   Setup s("e2e");
   Result r = run(s.cwd.string(), "sweep " + s.graph.string() +
                                      " --grid train.epochs=1,2 --grid train.optimizer.learning_rate=0.01,0.001 --threads 1 --quiet");
@@ -246,7 +246,7 @@ TEST_CASE("sweep cli: a 2x2 grid trains four run folders and sorts results by va
 }
 
 TEST_CASE("sweep cli: a failing point is recorded and the sweep goes on") {
-  if (!graphrun::testing::have_mnist()) return;
+  REQUIRE_MESSAGE(graphrun::testing::have_mnist(), "data/mnist missing: run tools/setup.sh");
   Setup s("failing");
   const fs::path out = s.root / "out";
   Result r = run(s.cwd.string(), "sweep " + s.graph.string() + " --grid train.batch_size=0,16 --grid train.epochs=1 --threads 1 --quiet --out " +

@@ -98,7 +98,7 @@ TEST_CASE("pretrained towers: parameters come from the other graph's checkpoint 
   CHECK_FALSE(kernel.trainable);
   CHECK(find("p/kernel").trainable);
 
-  if (!testing::have_mnist()) return;
+  REQUIRE_MESSAGE(testing::have_mnist(), "data/mnist missing: run tools/setup.sh");
   const std::vector<float> head_before(find("p/kernel").value.data(), find("p/kernel").value.data() + 20);
   m.train();
   CHECK(std::vector<float>(kernel.value.data(), kernel.value.data() + kernel.value.size()) == loaded);  // frozen

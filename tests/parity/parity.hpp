@@ -117,13 +117,6 @@ inline StepFiles step_files(const std::string& name) {
   return f;
 }
 
-// Whether the peer can run; says why the case is skipped when not.
-inline bool torch_available() {
-  if (have_torch()) return true;
-  MESSAGE("/usr/bin/python3 cannot import torch (Debian package python3-torch): parity test skipped");
-  return false;
-}
-
 // A batch of `batch` pairs: real MNIST test images paired by the graph's own strategy when
 // data/mnist exists, else random images with alternating labels.
 inline data::Batch make_batch(const Session& s, int64_t batch, int64_t image_size) {

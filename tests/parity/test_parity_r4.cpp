@@ -6,7 +6,7 @@
 using namespace graphrun;
 
 TEST_CASE("parity: R4 convolutional Siamese network, one RMSprop step, matches PyTorch") {
-  if (!parity::torch_available()) return;
+  REQUIRE_MESSAGE(parity::have_torch(), "/usr/bin/python3 cannot import torch: install Debian's python3-torch (tools/setup.sh does)");
   parity::StepFiles f = parity::step_files("r4");
   const auto mine = parity::graphrun_step(std::string(GRAPHRUN_SOURCE_DIR) + "/graphs/r4_conv_siamese.yaml", 16, f);
   CHECK(mine.count("param/tower/batch_norm_1/moving_variance"));
