@@ -33,6 +33,7 @@ void check_class_batches(const std::vector<int32_t>& labels, const ClassBatches&
 
 std::vector<Pair> class_balanced_epoch(const std::vector<int32_t>& labels, const ClassBatches& spec, uint64_t seed,
                                        int64_t epoch) {
+  check_class_batches(labels, spec, "class-balanced batches");  // drawing from too few classes would index past them
   auto classes = eligible_classes(labels, spec.per_class);
   const int64_t batches = std::max<int64_t>(1, int64_t(labels.size()) / spec.batch_size());
   std::mt19937_64 rng(mix_seed(seed, uint64_t(epoch)));

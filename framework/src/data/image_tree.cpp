@@ -71,6 +71,9 @@ ImageTree scan_image_tree(const std::vector<std::string>& roots) {
     for (const auto& e : sorted_entries(root))
       if (is_dir(e)) top.push_back(e);
     if (top.empty()) throw Error(root_name + ": holds no class folders (expected class/*.png or group/class/*.png)");
+    // An empty folder is an empty class folder, wherever it sorts: it decides no level.
+    for (const auto& t : top)
+      if (sorted_entries(t).empty()) throw Error(t.string() + ": empty class folder (every class needs at least one image)");
     const bool two_levels = !holds_images(top.front());
     for (const auto& t : top) {
       if (!two_levels) {

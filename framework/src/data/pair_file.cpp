@@ -47,6 +47,7 @@ std::vector<PairListEntry> read_pair_file(const std::string& file, const std::st
   std::string line;
   int number = 0;
   int64_t expected = -1;
+  int count_line = 0;
   std::vector<PairListEntry> entries;
   while (std::getline(in, line)) {
     ++number;
@@ -57,8 +58,12 @@ std::vector<PairListEntry> read_pair_file(const std::string& file, const std::st
       if (w.size() == 1) expected = 2 * positive(w[0], where, "the pair count");
       else if (w.size() == 2) expected = 2 * positive(w[0], where, "the fold count") * positive(w[1], where, "the pairs per fold");
       else throw Error(where + ": the first line must be 'count' or 'folds count', got '" + line + "'");
+      count_line = number;
       continue;
     }
+    if (int64_t(entries.size()) == expected)
+      throw Error(where + ": one pair more than the " + std::to_string(expected) + " pairs the count line (line " +
+                  std::to_string(count_line) + ") promises");
     PairListEntry e;
     e.line = number;
     if (w.size() == 3) {
@@ -80,8 +85,8 @@ std::vector<PairListEntry> read_pair_file(const std::string& file, const std::st
   }
   if (expected < 0) throw Error(file + ": empty pair file (expected a count line, then the pairs)");
   if (int64_t(entries.size()) != expected)
-    throw Error(file + ": the count line promises " + std::to_string(expected) + " pairs but the file holds " +
-                std::to_string(entries.size()));
+    throw Error(file + ":" + std::to_string(count_line) + ": the count line promises " + std::to_string(expected) +
+                " pairs but the file holds " + std::to_string(entries.size()));
   return entries;
 }
 
