@@ -157,6 +157,13 @@ SplitData DataSource::split(const std::string& name) {
       out.images = data::select_classes(out.images, sel, data::mix_seed(seed_, 8), what + " (holdout)");
     }
     if (out.class_balanced) {
+      if (name != "train") {  // evaluation splits may hold fewer classes than a training batch
+        std::map<int32_t, int64_t> counts;
+        for (int32_t l : out.images.labels) ++counts[l];
+        int64_t eligible = 0;
+        for (const auto& [label, n] : counts) eligible += n >= out.batches.per_class;
+        out.batches.classes = std::max<int64_t>(2, std::min(out.batches.classes, eligible));
+      }
       data::check_class_batches(out.images.labels, out.batches, what);
       out.pairs = data::class_balanced_epoch(out.images.labels, out.batches, data::mix_seed(seed_, split_stream(name)), 0);
     } else {

@@ -1,5 +1,6 @@
 #include "train/progress.hpp"
 
+#include <cmath>
 #include <cstdio>
 #include <string>
 #include <unistd.h>
@@ -19,16 +20,19 @@ void Progress::update(int64_t step, double loss, double accuracy) {
   std::string bar(size_t(done), '=');
   if (done < width) bar += '>' + std::string(size_t(width - done - 1), '.');
   const double secs = std::chrono::duration<double>(now - start_).count();
-  std::fprintf(stderr, "\rEpoch %lld/%lld %5lld/%lld [%s] %.1fs - loss: %.4f - accuracy: %.4f", (long long)epoch_,
-               (long long)epochs_, (long long)step, (long long)steps_, bar.c_str(), secs, loss, accuracy);
+  std::fprintf(stderr, "\rEpoch %lld/%lld %5lld/%lld [%s] %.1fs - loss: %.4f", (long long)epoch_, (long long)epochs_,
+               (long long)step, (long long)steps_, bar.c_str(), secs, loss);
+  if (!std::isnan(accuracy)) std::fprintf(stderr, " - accuracy: %.4f", accuracy);
 }
 
 void Progress::finish(double loss, double accuracy, bool has_val, double val_loss, double val_accuracy, double seconds) {
   if (!enabled_) return;
   if (live_) std::fprintf(stderr, "\r\033[K");
-  std::fprintf(stderr, "Epoch %lld/%lld %lld steps %.2fs - loss: %.4f - accuracy: %.4f", (long long)epoch_,
-               (long long)epochs_, (long long)steps_, seconds, loss, accuracy);
-  if (has_val) std::fprintf(stderr, " - val_loss: %.4f - val_accuracy: %.4f", val_loss, val_accuracy);
+  std::fprintf(stderr, "Epoch %lld/%lld %lld steps %.2fs - loss: %.4f", (long long)epoch_, (long long)epochs_,
+               (long long)steps_, seconds, loss);
+  if (!std::isnan(accuracy)) std::fprintf(stderr, " - accuracy: %.4f", accuracy);
+  if (has_val) std::fprintf(stderr, " - val_loss: %.4f", val_loss);
+  if (has_val && !std::isnan(val_accuracy)) std::fprintf(stderr, " - val_accuracy: %.4f", val_accuracy);
   std::fprintf(stderr, "\n");
 }
 

@@ -5,6 +5,7 @@
 
 namespace graphrun {
 
+// An accuracy that is NaN (class-balanced batches have none) is left out.
 class Progress {
  public:
   Progress(bool enabled, int64_t epoch, int64_t epochs, int64_t steps);

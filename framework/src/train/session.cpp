@@ -92,13 +92,15 @@ eval::Scorer Session::scorer() {
 
 // The figures of one epoch that a monitor may name, from the validation pass.
 std::map<std::string, double> Session::validation_figures(EpochRecord& r) {
-  std::map<std::string, double> f{{"loss", r.loss}, {"accuracy", r.accuracy}};
+  // Class-balanced batches train an embedding: its output has no accuracy to report.
+  std::map<std::string, double> f{{"loss", r.loss}};
+  if (!std::isnan(r.accuracy)) f["accuracy"] = r.accuracy;
   if (!r.has_validation) return f;
   SplitFigures v = evaluate_all("validation", false);
   r.val_loss = v.metrics.loss();
-  r.val_accuracy = v.metrics.accuracy();
+  r.val_accuracy = v.metrics.count() > 0 ? v.metrics.accuracy() : NAN;
   f["val_loss"] = r.val_loss;
-  f["val_accuracy"] = r.val_accuracy;
+  if (!std::isnan(r.val_accuracy)) f["val_accuracy"] = r.val_accuracy;
   if (v.verification) f["val_auc"] = v.verification->auc, f["val_eer"] = v.verification->eer;
   if (v.oneshot) f["val_oneshot"] = v.oneshot->accuracy;
   return f;
@@ -165,9 +167,9 @@ std::vector<EpochRecord> Session::train() {
       ++step_;
       m.add_loss(loss + regularization_loss(model_->params()), b->size);
       if (label >= 0 && !train.data.class_balanced) m.add_batch(p.output(model_->output()), p.input(label).data(), b->size);
-      bar.update(i + 1, m.loss(), m.accuracy());
+      bar.update(i + 1, m.loss(), train.data.class_balanced ? NAN : m.accuracy());
     }
-    EpochRecord r{epoch + 1, m.loss(), train.data.class_balanced ? 0 : m.accuracy(), 0, 0, 0, has_val};
+    EpochRecord r{epoch + 1, m.loss(), train.data.class_balanced ? NAN : m.accuracy(), 0, 0, 0, has_val};
     r.learning_rate = optimizer_->learning_rate();
     r.figures = validation_figures(r);
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
