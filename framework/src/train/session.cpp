@@ -2,9 +2,12 @@
 
 #include "data/random.hpp"
 #include "train/callbacks.hpp"
+#include "train/chance_warning.hpp"
 #include "train/checks.hpp"
 #include "train/feed.hpp"
 #include "train/progress.hpp"
+#include "train/thread_governor.hpp"
+#include "train/threads.hpp"
 
 #include <graphrun/error.hpp>
 
@@ -37,6 +40,7 @@ Session::Session(const std::string& graph_path, const Registry& registry, Sessio
   model_->initialize(seed_);
   load_node_weights();
   const TrainSpec& t = model_->spec().train;
+  if (t.threads > 0) options_.adaptive_threads = false;
   optimizer_ = make_optimizer(t.optimizer, t.optimizer_args);
   source_ = std::make_unique<DataSource>(*model_, seed_, options_.progress);
   out_dir_ = options_.out_dir.empty() ? "runs/" + model_->spec().name : options_.out_dir;
@@ -44,13 +48,15 @@ Session::Session(const std::string& graph_path, const Registry& registry, Sessio
 
 Session::~Session() = default;
 
+// Primitives keep the thread count they were created for: each count has its own plans.
 Plan& Session::plan(int64_t batch) {
-  auto it = plans_.find(batch);
+  const auto key = std::make_pair(batch, threads());
+  auto it = plans_.find(key);
   if (it != plans_.end()) return *it->second;
   auto p = std::make_unique<Plan>(*model_, batch, options_.verbose);
   if (options_.verbose)
     for (const auto& impl : p->implementations()) std::fprintf(stderr, "[graphrun] batch %lld %s\n", (long long)batch, impl.c_str());
-  return *plans_.emplace(batch, std::move(p)).first->second;
+  return *plans_.emplace(key, std::move(p)).first->second;
 }
 
 Session::Split& Session::split(const std::string& name) {
@@ -144,6 +150,9 @@ std::vector<EpochRecord> Session::train() {
   const double base_lr = optimizer_->learning_rate();
   double plateau_factor = 1;
   const auto run_start = std::chrono::steady_clock::now();
+  ThreadGovernor governor(threads(), options_.adaptive_threads, options_.progress);
+  const int64_t out_size = volume(model_->nodes()[model_->output()].shape);
+  ChanceWatch chance(label < 0 || train.data.class_balanced ? 0 : out_size == 1 ? 2 : out_size);
   for (int64_t epoch = 0; epoch < t.epochs; ++epoch) {
     optimizer_->set_learning_rate(base_lr * learning_rate_factor(t, epoch) * plateau_factor);
     const auto start = std::chrono::steady_clock::now();
@@ -151,6 +160,7 @@ std::vector<EpochRecord> Session::train() {
     Metrics m = new_metrics();
     train.loader->start_epoch(epoch);
     for (int64_t i = 0; i < steps; ++i) {
+      const auto step_start = std::chrono::steady_clock::now();
       const data::Batch* b = train.loader->next();
       if (!b) break;
       Plan& p = plan(b->size);
@@ -168,6 +178,7 @@ std::vector<EpochRecord> Session::train() {
       m.add_loss(loss + regularization_loss(model_->params()), b->size);
       if (label >= 0 && !train.data.class_balanced) m.add_batch(p.output(model_->output()), p.input(label).data(), b->size);
       bar.update(i + 1, m.loss(), train.data.class_balanced ? NAN : m.accuracy());
+      governor.after_step(std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count());
     }
     EpochRecord r{epoch + 1, m.loss(), train.data.class_balanced ? NAN : m.accuracy(), 0, 0, 0, has_val};
     r.learning_rate = optimizer_->learning_rate();
@@ -185,6 +196,7 @@ std::vector<EpochRecord> Session::train() {
     history.flush();
     if (!history) throw Error(out_dir_ + "/history.csv: writing the training history failed (disk full?)");
     records.push_back(r);
+    if (auto warning = chance.after_epoch(r.epoch, r.loss, r.accuracy)) std::fprintf(stderr, "%s\n", warning->c_str());
     save_weights(out_dir_ + "/last.safetensors");
 
     bool stop = false;

@@ -28,6 +28,9 @@ struct SessionOptions {
   std::string data_path;            // overrides data.path
   bool verbose = false;             // log primitives and their implementations
   bool progress = true;             // per-epoch progress output on stderr
+  // Let training change the thread count when fewer threads run faster (a busy machine);
+  // off when the user fixed the count. See ThreadGovernor.
+  bool adaptive_threads = false;
 };
 
 struct EpochRecord {
@@ -94,7 +97,7 @@ class Session {
   std::unique_ptr<Model> model_;
   std::unique_ptr<Optimizer> optimizer_;
   std::unique_ptr<DataSource> source_;
-  std::map<int64_t, std::unique_ptr<Plan>> plans_;
+  std::map<std::pair<int64_t, int>, std::unique_ptr<Plan>> plans_;  // per (batch, threads)
   std::map<std::string, std::unique_ptr<Split>> splits_;
   std::string out_dir_;
   int64_t step_ = 0;

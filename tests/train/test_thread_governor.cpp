@@ -1,0 +1,60 @@
+// The governor keeps whichever thread count runs steps faster, probing the other now and then.
+#include <doctest/doctest.h>
+
+#include "train/thread_governor.hpp"
+#include "train/threads.hpp"
+
+using namespace graphrun;
+
+namespace {
+
+// Feeds steps whose time depends on the thread count the governor chose for them.
+int run(ThreadGovernor& g, int steps, double at_high, double at_low, int high) {
+  int low_steps = 0;
+  for (int i = 0; i < steps; ++i) {
+    const bool low = g.threads() < high;
+    low_steps += low;
+    g.after_step(low ? at_low : at_high);
+  }
+  return low_steps;
+}
+
+}  // namespace
+
+TEST_CASE("thread governor: a fixed count never changes") {
+  ThreadGovernor g(2, false, false);
+  run(g, 500, 1.0, 0.1, 2);
+  CHECK(g.threads() == 2);
+  CHECK(g.switches() == 0);
+  ThreadGovernor one(1, true, false);  // nothing to choose from
+  run(one, 500, 1.0, 0.1, 1);
+  CHECK(one.threads() == 1);
+}
+
+TEST_CASE("thread governor: moves to fewer threads when they run faster, and back when the load goes") {
+  const int saved = threads();
+  ThreadGovernor g(2, true, false);
+  // Quiet: two threads twice as fast; probes fail and back off, most steps stay at 2.
+  const int low_quiet = run(g, 2000, 0.01, 0.02, 2);
+  CHECK(g.threads() == 2);
+  CHECK(g.switches() == 0);
+  CHECK(low_quiet < 2000 / 20);  // probing costs under 5% of the steps
+  CHECK(threads() == 2);         // the OpenMP count follows
+  // Busy: one thread three times as fast as two; a spike makes it look at once.
+  run(g, 200, 0.06, 0.02, 2);
+  CHECK(g.threads() == 1);
+  CHECK(g.switches() == 1);
+  CHECK(threads() == 1);
+  // Quiet again: back to two within the next probe interval.
+  run(g, 200, 0.01, 0.02, 2);
+  CHECK(g.threads() == 2);
+  CHECK(g.switches() == 2);
+  set_threads(saved);
+}
+
+TEST_CASE("thread governor: a small difference is not worth a switch") {
+  ThreadGovernor g(2, true, false);
+  run(g, 3000, 0.010, 0.0095, 2);  // 5% faster at one thread: below the 15% it asks for
+  CHECK(g.threads() == 2);
+  CHECK(g.switches() == 0);
+}
