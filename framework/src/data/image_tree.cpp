@@ -144,9 +144,10 @@ ImageSet decode_files(const std::vector<std::string>& files, const std::vector<i
     if (printed) std::fprintf(stderr, "\n");
     throw Error(failure);
   }
-  if (printed) {
+  if (progress) {
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::fprintf(stderr, "\rgraphrun: decoded %s: %lld images in %.1f s\n", what.c_str(), (long long)set.count, s);
+    std::fprintf(stderr, "%sgraphrun: loaded %s: %lld images in %.2f s, %.1f MB as bytes\n", printed ? "\r" : "", what.c_str(),
+                 (long long)set.count, s, double(set.pixels.size()) / 1e6);
   }
   if (progress && (resized > 0 || converted > 0)) {
     std::fprintf(stderr, "graphrun: note: %s: %lld of %lld images resized to %lldx%lld, %lld converted to %lld channel(s)",
