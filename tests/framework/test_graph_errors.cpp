@@ -101,3 +101,24 @@ TEST_CASE("graph errors: an unknown initializer is refused") {
   CAPTURE(msg);
   CHECK(msg.find("unknown initializer 'glorot'") != std::string::npos);
 }
+
+TEST_CASE("graph errors: a loss reading [label, prediction] is refused as swapped") {
+  const std::string body = R"(nodes:
+  d: {op: euclidean_distance, inputs: [left, right]}
+  p: {op: dense, units: 1, activation: sigmoid, input: d}
+  loss: {op: LOSS, inputs: [INPUTS]}
+output: p
+loss: loss
+)";
+  for (const std::string loss : {"binary_crossentropy", "contrastive_loss"}) {
+    std::string swapped = body, right = body;
+    swapped.replace(swapped.find("LOSS"), 4, loss).replace(swapped.find("INPUTS"), 6, "same, p");
+    right.replace(right.find("LOSS"), 4, loss).replace(right.find("INPUTS"), 6, "p, same");
+    const std::string msg = error_of(std::string(kHead) + swapped);
+    CAPTURE(msg);
+    CHECK(msg.find("g.yaml:") == 0);
+    CHECK(msg.find("inputs look swapped") != std::string::npos);
+    CHECK(msg.find("[p, same]") != std::string::npos);
+    CHECK(error_of(std::string(kHead) + right) == "(no error)");
+  }
+}

@@ -1,5 +1,7 @@
 #include "graph/model.hpp"
 
+#include "graph/loss_inputs.hpp"
+
 #include "exec/memory_check.hpp"
 #include "graph/initializers.hpp"
 
@@ -290,6 +292,7 @@ void Model::infer_shapes() {
                              : std::to_string(d.info->min_inputs) + " to " + std::to_string(d.info->max_inputs);
       throw Error(d.where + ": node '" + d.name + "' (" + d.op + ") takes " + expected + " input(s), got " + std::to_string(n));
     }
+    if (d.info->is_loss) check_loss_inputs(nodes_, d);
     std::set<std::string> allowed;
     for (const auto& a : d.info->attrs) allowed.insert(a.name);
     for (const auto& [k, v] : d.attrs.all()) {
