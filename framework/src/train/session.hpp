@@ -7,6 +7,7 @@
 #include "eval/verification.hpp"
 #include "exec/plan.hpp"
 #include "graph/model.hpp"
+#include "io/checkpoint.hpp"
 #include "train/datasets.hpp"
 #include "train/metrics.hpp"
 #include "train/optimizer.hpp"
@@ -28,6 +29,9 @@ struct SessionOptions {
   std::string data_path;            // overrides data.path
   bool verbose = false;             // log primitives and their implementations
   bool progress = true;             // per-epoch progress output on stderr
+  // Continue the run in this folder from its last.safetensors (seed, epochs and --data
+  // default to the run's; its graph name and file hash must match).
+  std::string resume_dir;
 };
 
 struct EpochRecord {
@@ -39,6 +43,8 @@ struct EpochRecord {
 };
 
 // Everything known about one split after a pass over it in evaluation mode.
+struct RunState;
+
 struct SplitFigures {
   Metrics metrics = Metrics::binary(1, true);
   std::optional<eval::Verification> verification;  // pair graphs and embeddings
@@ -57,8 +63,10 @@ class Session {
   uint64_t seed() const { return seed_; }
 
   // Trains for the configured epochs (or until early stopping or the time budget ends it);
-  // writes history.csv, last.safetensors each epoch, best.safetensors with early stopping,
-  // and weights.safetensors (the weights training ends with).
+  // writes history.csv, last.safetensors each epoch (and every train.checkpoint_every_steps
+  // steps) holding all a resumed run needs, best.safetensors with early stopping, and
+  // weights.safetensors (the weights training ends with). On SIGINT or SIGTERM it finishes
+  // the step, writes last.safetensors and throws Interrupted (train/signals.hpp).
   std::vector<EpochRecord> train();
   // Scores a split ("train", "validation" or "test") in evaluation mode.
   Metrics evaluate(const std::string& split);
@@ -76,6 +84,8 @@ class Session {
   // and so does a checkpoint of another graph unless from_other_graph.
   void load_weights(const std::string& path, bool from_other_graph = false);
   std::string out_dir() const { return out_dir_; }
+  // The compute threads the resumed run had (0: not resumed, or unknown).
+  int resumed_threads() const;
 
  private:
   struct Split {
@@ -87,6 +97,10 @@ class Session {
   Metrics new_metrics() const;
   void load_node_weights();
   std::map<std::string, double> validation_figures(EpochRecord& r);
+  Checkpoint weights_checkpoint() const;
+  void load_tensors(const Checkpoint& c, const std::string& path);
+  Checkpoint open_resume(const GraphSpec& spec);  // session_resume.cpp
+  void save_run(RunState& run);
 
   SessionOptions options_;
   uint64_t seed_ = 0;
@@ -97,6 +111,8 @@ class Session {
   std::map<int64_t, std::unique_ptr<Plan>> plans_;
   std::map<std::string, std::unique_ptr<Split>> splits_;
   std::string out_dir_;
+  std::string graph_hash_;             // of the graph file's text, in every checkpoint
+  std::unique_ptr<RunState> resumed_;  // --resume: where the run stopped
   int64_t step_ = 0;
 };
 
