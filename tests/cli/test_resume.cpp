@@ -81,7 +81,7 @@ std::string graph(const std::string& name, const std::string& from = "", const s
   std::string text = kGraph;
   text.replace(text.find("DATA"), 4, tiny_data());
   if (!from.empty()) text.replace(text.find(from), from.size(), to);
-  return write_temp("resume_" + name, text);
+  return write_temp("resume_" + std::to_string(getpid()) + "_" + name, text);  // its own per test process
 }
 
 std::string fresh_dir(const std::string& name) {
