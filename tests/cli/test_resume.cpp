@@ -123,6 +123,15 @@ std::string history_without_seconds(const std::string& dir) {
   return out;
 }
 
+std::string first_lines(const std::string& text, size_t n) {
+  size_t end = 0;
+  for (size_t i = 0; i < n && end < text.size(); ++i) {
+    const size_t nl = text.find('\n', end);
+    end = nl == std::string::npos ? text.size() : nl + 1;
+  }
+  return text.substr(0, end);
+}
+
 // Every tensor (parameters, batch-norm statistics, optimizer state) of two checkpoints, bit for bit.
 void check_same_tensors(const std::string& a, const std::string& b) {
   const graphrun::Checkpoint x = graphrun::read_checkpoint(a), y = graphrun::read_checkpoint(b);
@@ -194,12 +203,19 @@ TEST_CASE("resume: a run killed with SIGKILL inside an epoch ends as an uninterr
   CHECK(!fs::exists(dir + "/weights.safetensors"));
   const int64_t epoch = meta(dir, "run_epoch");
   CHECK(epoch < 6);
-  // Rows past the checkpoint (a later epoch's, one cut short) are dropped on resuming.
+  const graphrun::Checkpoint last = graphrun::read_checkpoint(dir + "/last.safetensors");
+  CHECK(last.tensors.count("enc/batch_norm_1/moving_mean") == 1);  // parameters of kind state
+  CHECK(last.tensors.count("enc/batch_norm_1/moving_variance") == 1);
+  CHECK(last.tensors.count("__optimizer__/enc/dense_1/kernel/v") == 1);
+  // The rows of the epochs done stay as written (seconds too); rows past the checkpoint (a
+  // later epoch's, one cut short) are dropped on resuming.
+  const std::string kept = first_lines(read_text(dir + "/history.csv"), size_t(epoch) + 1);
   std::ofstream(dir + "/history.csv", std::ios::app) << "99,1,2,3,4,5,6,7,8\n100,0.5";
   const CliResult r = resume(g, dir);  // no --threads: the run's one thread is kept
   INFO(r.output);
   REQUIRE(r.code == 0);
   check_same_run(dir);
+  CHECK(read_text(dir + "/history.csv").rfind(kept, 0) == 0);
 }
 
 TEST_CASE("resume: SIGINT and SIGTERM finish the step, save, say how to resume and exit 130 / 143") {
