@@ -2,6 +2,7 @@
 
 #include "train/checks.hpp"
 #include "train/session.hpp"
+#include "train/signals.hpp"
 #include "train/threads.hpp"
 
 #include <graphrun/error.hpp>
@@ -9,6 +10,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <unistd.h>
 
 namespace graphrun::cli {
 namespace {
@@ -31,14 +33,21 @@ SessionOptions session_options(const Options& opt) {
   s.verbose = opt.verbose;
   s.progress = !opt.quiet;
   s.adaptive_threads = opt.threads == 0;  // and train.threads unset: the Session checks
+  s.resume_dir = opt.resume;
   return s;
 }
 
 // Before plugins and data are loaded: a bad --threads fails at once.
-void check_options(const Options& opt) { check_threads(opt.threads, "--threads"); }
+void check_options(const Options& opt) {
+  check_threads(opt.threads, "--threads");
+  if (!opt.resume.empty() && (!opt.weights.empty() || opt.weights_from_other_graph))
+    throw Error("--resume continues from RUN_DIR/last.safetensors: it takes no --weights or --weights-from-other-graph");
+}
 
+// A resumed run keeps its thread count: another would change the sums, hence the weights.
 int thread_count(const Options& opt, const Session& s) {
-  return opt.threads > 0 ? opt.threads : s.spec().train.threads;
+  if (opt.threads > 0) return opt.threads;
+  return s.spec().train.threads > 0 ? s.spec().train.threads : s.resumed_threads();
 }
 
 // The figures a run ends with, printed and written next to its history: loss and
@@ -95,9 +104,16 @@ int train(const Options& opt) {
   set_threads(thread_count(opt, s));
   if (!opt.weights.empty()) s.load_weights(opt.weights, opt.weights_from_other_graph);
   if (!opt.quiet)
-    std::fprintf(stderr, "graphrun: training %s (seed %llu, %d threads) into %s\n", s.spec().name.c_str(),
-                 static_cast<unsigned long long>(s.seed()), threads(), s.out_dir().c_str());
-  s.train();
+    std::fprintf(stderr, "graphrun: %s %s (seed %llu, %d threads) into %s\n", opt.resume.empty() ? "training" : "resuming",
+                 s.spec().name.c_str(), static_cast<unsigned long long>(s.seed()), threads(), s.out_dir().c_str());
+  try {
+    s.train();
+  } catch (const Interrupted& e) {
+    if (!opt.quiet && isatty(STDERR_FILENO)) std::fputc('\n', stderr);  // past a live progress bar
+    std::fprintf(stderr, "graphrun: interrupted at epoch %lld step %lld; resume with: graphrun train %s --resume %s\n",
+                 (long long)e.epoch, (long long)e.step, opt.graph.c_str(), s.out_dir().c_str());
+    return 128 + e.signal;
+  }
   std::printf("weights: %s/weights.safetensors\nhistory: %s/history.csv\n", s.out_dir().c_str(), s.out_dir().c_str());
   if (s.spec().data.test.present || !s.spec().evaluation.oneshot_runs.empty()) report(s, "test", s.out_dir());
   return 0;

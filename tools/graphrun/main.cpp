@@ -1,6 +1,7 @@
 // graphrun: train, evaluate and inspect YAML dataflow graphs.
 #include "commands.hpp"
 #include "sweep.hpp"
+#include "train/signals.hpp"
 
 #include <graphrun/error.hpp>
 
@@ -28,6 +29,7 @@ int main(int argc, char** argv) {
   common(train);
   train->add_option("--epochs", opt.epochs, "number of epochs (overrides train.epochs)");
   train->add_option("--weights", opt.weights, "start from these weights (a checkpoint of this graph)");
+  train->add_option("--resume", opt.resume, "continue the interrupted run in this folder from its last.safetensors");
   train->add_flag("--quiet", opt.quiet, "no progress output");
   train->add_flag("--weights-from-other-graph", opt.weights_from_other_graph, "load --weights written by another graph (tensors matched by name)");
 
@@ -53,6 +55,9 @@ int main(int argc, char** argv) {
     if (*eval) return graphrun::cli::eval(opt);
     if (*summary) return graphrun::cli::summary(opt);
     if (*plugins) return graphrun::cli::plugins(opt);
+  } catch (const graphrun::Interrupted& e) {  // a sweep's point: its last.safetensors is written
+    std::fprintf(stderr, "graphrun: interrupted at epoch %lld step %lld\n", (long long)e.epoch, (long long)e.step);
+    return 128 + e.signal;
   } catch (const graphrun::Error& e) {
     std::fprintf(stderr, "graphrun: error: %s\n", e.what());
     return 1;

@@ -63,7 +63,10 @@ int64_t BatchLoader::batches_per_epoch() const {
   return (static_cast<int64_t>(pairs_.size()) + batch_size_ - 1) / batch_size_;
 }
 
-void BatchLoader::start_epoch(int64_t epoch) {
+void BatchLoader::start_epoch(int64_t epoch, int64_t first_batch) {
+  if (first_batch < 0 || first_batch > batches_per_epoch())
+    throw Error("batch loader: cannot start epoch " + std::to_string(epoch) + " at batch " + std::to_string(first_batch) +
+                " of " + std::to_string(batches_per_epoch()));
   std::unique_lock<std::mutex> lock(mutex_);
   active_ = false;  // the worker takes no new batch from here on
   ready_cv_.wait(lock, [this] { return !busy_; });
@@ -82,7 +85,7 @@ void BatchLoader::start_epoch(int64_t epoch) {
     std::mt19937_64 rng(mix_seed(seed_, static_cast<uint64_t>(epoch)));
     shuffle_in_place(order_, rng);
   }
-  filled_ = released_ = handed_ = 0;
+  filled_ = released_ = handed_ = first_batch;
   error_ = nullptr;
   active_ = true;
   lock.unlock();

@@ -56,8 +56,9 @@ class BatchLoader {
 
   // Abandons any epoch in progress, orders the pairs for this epoch (a shuffle seeded by the
   // seed and the epoch number alone, so epoch e is the same whatever ran before) and starts
-  // filling batches in the background.
-  void start_epoch(int64_t epoch);
+  // filling batches in the background. first_batch > 0 skips the batches before it without
+  // assembling them (a run resumed inside an epoch); the ones after are unchanged.
+  void start_epoch(int64_t epoch, int64_t first_batch = 0);
 
   // The next batch of the epoch, or nullptr after the last one. The batch stays valid until
   // the following call of next() or start_epoch().

@@ -72,6 +72,7 @@ struct TrainSpec {
   EarlyStoppingSpec early_stopping;
   PlateauSpec reduce_lr_on_plateau;
   double max_minutes = 0;       // wall-clock budget: stop after the epoch that passes it (0: none)
+  int64_t checkpoint_every_steps = 0;  // also write last.safetensors every N steps (0: each epoch only)
   std::string where;
 };
 

@@ -5,13 +5,44 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 namespace graphrun {
+
+namespace {
+
+bool write_all(int fd, const void* data, size_t bytes) {
+  const char* p = static_cast<const char*>(data);
+  while (bytes > 0) {
+    const ssize_t n = ::write(fd, p, bytes);
+    if (n < 0 && errno == EINTR) continue;  // a signal (SIGINT while saving) interrupts nothing
+    if (n == 0) errno = ENOSPC;
+    if (n <= 0) return false;
+    p += n;
+    bytes -= size_t(n);
+  }
+  return true;
+}
+
+// The rename itself is durable only once the folder's entry is on disk.
+void sync_folder(const std::string& path) {
+  std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  if (dir.empty()) dir = ".";
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;  // best effort: the file itself is complete
+  ::fsync(fd);
+  ::close(fd);
+}
+
+}  // namespace
 
 void write_checkpoint(const std::string& path, const Checkpoint& ckpt) {
   nlohmann::json header = nlohmann::json::object();
@@ -29,19 +60,23 @@ void write_checkpoint(const std::string& path, const Checkpoint& ckpt) {
   for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(n >> (8 * i));
 
   const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) throw Error(path + ": cannot write the checkpoint (is the folder writable?)");
-    f.write(reinterpret_cast<const char*>(len), 8);
-    f.write(text.data(), std::streamsize(text.size()));
-    for (const auto& [name, t] : ckpt.tensors)
-      f.write(reinterpret_cast<const char*>(t.values.data()), std::streamsize(t.values.size() * sizeof(float)));
-    f.flush();
-    if (!f) throw Error(path + ": writing the checkpoint failed (disk full?)");
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw Error(path + ": cannot write the checkpoint (is the folder writable?)");
+  bool ok = write_all(fd, len, 8) && write_all(fd, text.data(), text.size());
+  for (const auto& [name, t] : ckpt.tensors) ok = ok && write_all(fd, t.values.data(), t.values.size() * sizeof(float));
+  // On disk before the rename: after a power cut the name holds the old file or the new one, whole.
+  ok = ok && ::fsync(fd) == 0;
+  const int err = ok ? 0 : (errno ? errno : EIO);
+  ok = ::close(fd) == 0 && ok;
+  if (!ok) {
+    const std::string why = std::strerror(err ? err : errno);
+    ::unlink(tmp.c_str());
+    throw Error(path + ": writing the checkpoint failed (" + why + "; disk full?)");
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
   if (ec) throw Error(path + ": cannot write the checkpoint: renaming " + tmp + " onto it failed (" + ec.message() + ")");
+  sync_folder(path);
 }
 
 namespace {

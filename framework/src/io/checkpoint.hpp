@@ -19,7 +19,8 @@ struct Checkpoint {
   std::map<std::string, std::string> metadata;
 };
 
-// Written to a temporary file and renamed, so a crash never leaves half a checkpoint.
+// Written to a temporary file, fsynced (file, then folder) and renamed, so neither a crash
+// nor a power cut leaves half a checkpoint under `path`.
 void write_checkpoint(const std::string& path, const Checkpoint& ckpt);
 // Checks every offset, dtype and shape; a damaged file throws Error naming what is wrong.
 Checkpoint read_checkpoint(const std::string& path);

@@ -28,6 +28,16 @@ class EarlyStopping {
   double best() const { return best_; }               // +-infinity until some epoch improves
   const std::string& monitor() const { return monitor_; }
 
+  // The counters and best value a checkpoint keeps, so that a resumed run stops where an
+  // uninterrupted one would.
+  struct State {
+    int64_t wait = 0, best_epoch = 0;
+    double best = 0;
+    bool stopped = false;
+  };
+  State state() const { return {wait_, best_epoch_, best_, stopped_}; }
+  void restore(const State& s) { wait_ = s.wait, best_epoch_ = s.best_epoch, best_ = s.best, stopped_ = s.stopped; }
+
  private:
   std::string monitor_;
   MonitorMode mode_;
@@ -49,6 +59,13 @@ class ReduceLROnPlateau {
                     int64_t cooldown = 0, double min_lr = 0);  // factor must be in (0, 1): else throw Error
   // Feed one epoch's value and the current learning rate; returns the learning rate to use from now on.
   double update(double value, double learning_rate);
+
+  struct State {  // for checkpoints, as EarlyStopping's
+    int64_t wait = 0, cooldown_counter = 0;
+    double best = 0;
+  };
+  State state() const { return {wait_, cooldown_counter_, best_}; }
+  void restore(const State& s) { wait_ = s.wait, cooldown_counter_ = s.cooldown_counter, best_ = s.best; }
 
  private:
   MonitorMode mode_;

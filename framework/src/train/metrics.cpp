@@ -1,5 +1,7 @@
 #include "train/metrics.hpp"
 
+#include <graphrun/error.hpp>
+
 #include <cstdio>
 
 namespace graphrun {
@@ -64,6 +66,23 @@ double Metrics::recall(int c) const {
 double Metrics::f1(int c) const {
   const double p = precision(c), r = recall(c);
   return p + r > 0 ? 2 * p * r / (p + r) : 0;
+}
+
+Metrics::Sums Metrics::sums() const {
+  Sums s{loss_sum_, loss_count_, total_, {}};
+  for (const auto& row : confusion_) s.confusion.insert(s.confusion.end(), row.begin(), row.end());
+  return s;
+}
+
+void Metrics::restore(const Sums& s) {
+  const size_t k = confusion_.size();
+  if (s.confusion.size() != k * k)
+    throw Error("metrics: " + std::to_string(s.confusion.size()) + " confusion counts given for " + std::to_string(k) + " classes");
+  loss_sum_ = s.loss_sum;
+  loss_count_ = s.loss_count;
+  total_ = s.total;
+  for (size_t r = 0; r < k; ++r)
+    for (size_t c = 0; c < k; ++c) confusion_[r][c] = s.confusion[r * k + c];
 }
 
 std::string Metrics::report() const {

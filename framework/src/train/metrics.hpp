@@ -31,6 +31,16 @@ class Metrics {
   const std::vector<std::string>& class_names() const { return names_; }
   std::string report() const;  // confusion matrix + classification report, as text
 
+  // The running sums behind loss() and the confusion matrix (row-major): what a mid-epoch
+  // checkpoint keeps, so a resumed epoch reports what an uninterrupted one would.
+  struct Sums {
+    double loss_sum = 0;
+    int64_t loss_count = 0, total = 0;
+    std::vector<int64_t> confusion;
+  };
+  Sums sums() const;
+  void restore(const Sums& s);  // throws Error when the confusion matrix has another size
+
  private:
   bool binary_ = true;
   bool flip_ = false;

@@ -5,9 +5,12 @@
 #include "train/chance_warning.hpp"
 #include "train/checks.hpp"
 #include "train/feed.hpp"
+#include "train/history.hpp"
 #include "train/progress.hpp"
 #include "train/thread_governor.hpp"
 #include "train/threads.hpp"
+#include "train/run_state.hpp"
+#include "train/signals.hpp"
 
 #include <graphrun/error.hpp>
 
@@ -32,6 +35,9 @@ double learning_rate_factor(const TrainSpec& t, int64_t epoch) {
 Session::Session(const std::string& graph_path, const Registry& registry, SessionOptions options)
     : options_(std::move(options)), engine_(dnnl::engine::kind::cpu, 0) {
   GraphSpec spec = load_graph_spec(graph_path);
+  graph_hash_ = file_hash(graph_path);
+  std::optional<Checkpoint> resume;
+  if (!options_.resume_dir.empty()) resume = open_resume(spec);
   seed_ = options_.seed.value_or(spec.train.seed);
   if (options_.epochs) spec.train.epochs = *options_.epochs;
   if (!options_.data_path.empty()) spec.data.paths = {options_.data_path};
@@ -44,6 +50,7 @@ Session::Session(const std::string& graph_path, const Registry& registry, Sessio
   optimizer_ = make_optimizer(t.optimizer, t.optimizer_args);
   source_ = std::make_unique<DataSource>(*model_, seed_, options_.progress);
   out_dir_ = options_.out_dir.empty() ? "runs/" + model_->spec().name : options_.out_dir;
+  if (resume) load_tensors(*resume, out_dir_ + "/last.safetensors");
 }
 
 Session::~Session() = default;
@@ -123,6 +130,10 @@ static double monitored(const std::map<std::string, double>& f, const std::strin
   return it->second;
 }
 
+static double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
 std::vector<EpochRecord> Session::train() {
   if (!model_->has_trainable_params()) throw Error(model_->spec().file + ": the graph has no trainable parameters; use graphrun eval");
   if (model_->loss() < 0) throw Error(model_->spec().file + ": training needs a loss: name the loss node with 'loss:'");
@@ -135,31 +146,56 @@ std::vector<EpochRecord> Session::train() {
   for (int id : model_->graph_inputs())
     if (model_->nodes()[id].feed == "label" || model_->nodes()[id].feed == "class") label = id;
   prepare_run_folder(out_dir_);
-  std::ofstream history(out_dir_ + "/history.csv");
-  if (!history) throw Error(out_dir_ + "/history.csv: cannot write the training history");
+
+  // A resumed run goes on from its checkpoint: same data, same callbacks' counters.
+  RunState run = resumed_ ? *resumed_ : RunState{};
+  const std::string data = data_hash(train.data.images, train.data.pairs);
+  if (resumed_ && run.data_hash != data)
+    throw Error(out_dir_ + "/last.safetensors: the training data differs from the run's (other images, labels or pairs: "
+                "is --data another folder?)");
+  run.data_hash = data;
+  run.epochs = t.epochs;
+  History history(out_dir_ + "/history.csv", run.records);
 
   std::optional<EarlyStopping> stopper;
   if (t.early_stopping.present) stopper.emplace(t.early_stopping.monitor, t.early_stopping.min_delta, t.early_stopping.patience);
   std::optional<ReduceLROnPlateau> plateau;
   if (const PlateauSpec& p = t.reduce_lr_on_plateau; p.present)
     plateau.emplace(p.monitor, p.factor, p.patience, p.min_delta, p.cooldown, p.min_lr);
+  if (stopper && run.stopper) stopper->restore(*run.stopper);
+  if (plateau && run.plateau) plateau->restore(*run.plateau);
 
-  std::vector<EpochRecord> records;
   const int64_t steps = t.steps_per_epoch ? std::min(t.steps_per_epoch, train.loader->batches_per_epoch())
                                           : train.loader->batches_per_epoch();
   const double base_lr = optimizer_->learning_rate();
-  double plateau_factor = 1;
+  const int64_t first_epoch = run.epoch, first_step = std::min(run.epoch_step, steps);
+  const double elapsed_before = run.elapsed_seconds;
   const auto run_start = std::chrono::steady_clock::now();
   ThreadGovernor governor(threads(), options_.adaptive_threads, options_.progress);
   const int64_t out_size = volume(model_->nodes()[model_->output()].shape);
   ChanceWatch chance(label < 0 || train.data.class_balanced ? 0 : out_size == 1 ? 2 : out_size);
-  for (int64_t epoch = 0; epoch < t.epochs; ++epoch) {
-    optimizer_->set_learning_rate(base_lr * learning_rate_factor(t, epoch) * plateau_factor);
+  // last.safetensors: epoch and step done, the epoch's sums so far, the callbacks' state.
+  auto checkpoint = [&](int64_t epoch, int64_t done, const Metrics* m, double epoch_seconds) {
+    run.epoch = epoch;
+    run.epoch_step = done;
+    run.sums = m ? m->sums() : Metrics::Sums{};
+    run.epoch_seconds = epoch_seconds;
+    run.elapsed_seconds = elapsed_before + seconds_since(run_start);
+    if (stopper) run.stopper = stopper->state();
+    if (plateau) run.plateau = plateau->state();
+    save_run(run);
+  };
+  InterruptGuard interrupts;
+  for (int64_t epoch = first_epoch; epoch < t.epochs && !run.stopped; ++epoch) {
+    const int64_t first = epoch == first_epoch ? first_step : 0;
+    optimizer_->set_learning_rate(base_lr * learning_rate_factor(t, epoch) * run.plateau_factor);
     const auto start = std::chrono::steady_clock::now();
+    const double carried = first > 0 ? run.epoch_seconds : 0;  // the interrupted part of the epoch
     Progress bar(options_.progress, epoch + 1, t.epochs, steps);
     Metrics m = new_metrics();
-    train.loader->start_epoch(epoch);
-    for (int64_t i = 0; i < steps; ++i) {
+    if (first > 0) m.restore(run.sums);
+    train.loader->start_epoch(epoch, first);
+    for (int64_t i = first; i < steps; ++i) {
       const auto step_start = std::chrono::steady_clock::now();
       const data::Batch* b = train.loader->next();
       if (!b) break;
@@ -179,25 +215,18 @@ std::vector<EpochRecord> Session::train() {
       if (label >= 0 && !train.data.class_balanced) m.add_batch(p.output(model_->output()), p.input(label).data(), b->size);
       bar.update(i + 1, m.loss(), train.data.class_balanced ? NAN : m.accuracy());
       governor.after_step(std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count());
+      const int signal = interrupts.pending();
+      if (signal || (t.checkpoint_every_steps > 0 && step_ % t.checkpoint_every_steps == 0))
+        checkpoint(epoch, i + 1, &m, carried + seconds_since(start));
+      if (signal) throw Interrupted{signal, epoch + 1, i + 1};
     }
-    EpochRecord r{epoch + 1, m.loss(), train.data.class_balanced ? NAN : m.accuracy(), 0, 0, 0, has_val};
-    r.learning_rate = optimizer_->learning_rate();
+    EpochRecord r{epoch + 1, m.loss(), train.data.class_balanced ? NAN : m.accuracy(), 0, 0, 0, has_val, optimizer_->learning_rate(), {}};
     r.figures = validation_figures(r);
-    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    r.seconds = carried + seconds_since(start);
     bar.finish(r.loss, r.accuracy, has_val, r.val_loss, r.val_accuracy, r.seconds);
-    if (epoch == 0) {  // the columns: Keras's CSVLogger's, then the extra figures, then seconds
-      history << "epoch";
-      for (const auto& [k, v] : r.figures) history << "," << k;
-      history << ",learning_rate,seconds\n";
-    }
-    history << r.epoch;
-    for (const auto& [k, v] : r.figures) history << "," << v;
-    history << "," << r.learning_rate << "," << r.seconds << "\n";
-    history.flush();
-    if (!history) throw Error(out_dir_ + "/history.csv: writing the training history failed (disk full?)");
-    records.push_back(r);
+    history.append(r);
+    run.records.push_back(r);
     if (auto warning = chance.after_epoch(r.epoch, r.loss, r.accuracy)) std::fprintf(stderr, "%s\n", warning->c_str());
-    save_weights(out_dir_ + "/last.safetensors");
 
     bool stop = false;
     if (stopper) {
@@ -211,17 +240,19 @@ std::vector<EpochRecord> Session::train() {
       const double lr = optimizer_->learning_rate();
       const double next = plateau->update(monitored(r.figures, t.reduce_lr_on_plateau.monitor, file), lr);
       if (next != lr) {
-        plateau_factor *= next / lr;
+        run.plateau_factor *= next / lr;
         if (options_.progress) std::fprintf(stderr, "graphrun: reducing the learning rate to %.3g\n", next);
       }
     }
-    const double minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count() / 60;
+    const double minutes = (elapsed_before + seconds_since(run_start)) / 60;
     if (t.max_minutes > 0 && minutes >= t.max_minutes && epoch + 1 < t.epochs) {
       if (options_.progress)
         std::fprintf(stderr, "graphrun: time budget of %.1f minutes reached after epoch %lld\n", t.max_minutes, (long long)r.epoch);
       stop = true;
     }
-    if (stop) break;
+    run.stopped = stop;
+    checkpoint(epoch + 1, 0, nullptr, 0);
+    if (const int signal = interrupts.pending()) throw Interrupted{signal, epoch + 1, steps};
   }
   if (stopper && t.early_stopping.restore_best && stopper->best_epoch() > 0) {
     load_weights(out_dir_ + "/best.safetensors");
@@ -230,7 +261,9 @@ std::vector<EpochRecord> Session::train() {
                    stopper->monitor().c_str(), stopper->best());
   }
   save_weights(out_dir_ + "/weights.safetensors");
-  return records;
+  // Stopped while finishing: the run is whole, and --resume only writes the weights again.
+  if (const int signal = interrupts.pending()) throw Interrupted{signal, run.epoch, steps};
+  return run.records;
 }
 
 }  // namespace graphrun

@@ -7,6 +7,7 @@
 #include "eval/verification.hpp"
 #include "exec/plan.hpp"
 #include "graph/model.hpp"
+#include "io/checkpoint.hpp"
 #include "train/datasets.hpp"
 #include "train/metrics.hpp"
 #include "train/optimizer.hpp"
@@ -31,6 +32,9 @@ struct SessionOptions {
   // Let training change the thread count when fewer threads run faster (a busy machine);
   // off when the user fixed the count. See ThreadGovernor.
   bool adaptive_threads = false;
+  // Continue the run in this folder from its last.safetensors (seed, epochs and --data
+  // default to the run's; its graph name and file hash must match).
+  std::string resume_dir;
 };
 
 struct EpochRecord {
@@ -42,6 +46,8 @@ struct EpochRecord {
 };
 
 // Everything known about one split after a pass over it in evaluation mode.
+struct RunState;
+
 struct SplitFigures {
   Metrics metrics = Metrics::binary(1, true);
   std::optional<eval::Verification> verification;  // pair graphs and embeddings
@@ -60,8 +66,10 @@ class Session {
   uint64_t seed() const { return seed_; }
 
   // Trains for the configured epochs (or until early stopping or the time budget ends it);
-  // writes history.csv, last.safetensors each epoch, best.safetensors with early stopping,
-  // and weights.safetensors (the weights training ends with).
+  // writes history.csv, last.safetensors each epoch (and every train.checkpoint_every_steps
+  // steps) holding all a resumed run needs, best.safetensors with early stopping, and
+  // weights.safetensors (the weights training ends with). On SIGINT or SIGTERM it finishes
+  // the step, writes last.safetensors and throws Interrupted (train/signals.hpp).
   std::vector<EpochRecord> train();
   // Scores a split ("train", "validation" or "test") in evaluation mode.
   Metrics evaluate(const std::string& split);
@@ -79,6 +87,8 @@ class Session {
   // and so does a checkpoint of another graph unless from_other_graph.
   void load_weights(const std::string& path, bool from_other_graph = false);
   std::string out_dir() const { return out_dir_; }
+  // The compute threads the resumed run had (0: not resumed, or unknown).
+  int resumed_threads() const;
 
  private:
   struct Split {
@@ -90,6 +100,10 @@ class Session {
   Metrics new_metrics() const;
   void load_node_weights();
   std::map<std::string, double> validation_figures(EpochRecord& r);
+  Checkpoint weights_checkpoint() const;
+  void load_tensors(const Checkpoint& c, const std::string& path);
+  Checkpoint open_resume(const GraphSpec& spec);  // session_resume.cpp
+  void save_run(RunState& run);
 
   SessionOptions options_;
   uint64_t seed_ = 0;
@@ -100,6 +114,8 @@ class Session {
   std::map<std::pair<int64_t, int>, std::unique_ptr<Plan>> plans_;  // per (batch, threads)
   std::map<std::string, std::unique_ptr<Split>> splits_;
   std::string out_dir_;
+  std::string graph_hash_;             // of the graph file's text, in every checkpoint
+  std::unique_ptr<RunState> resumed_;  // --resume: where the run stopped
   int64_t step_ = 0;
 };
 

@@ -10,18 +10,20 @@
 
 namespace graphrun {
 
-void Session::save_weights(const std::string& path) {
+Checkpoint Session::weights_checkpoint() const {
   Checkpoint c;
-  for (const auto& p : model_->params()) {
+  for (const auto& p : model_->params()) {  // batch-norm statistics too: parameters of kind state
     c.tensors[p.name] = StoredTensor{p.spec.dims, p.value.plain_values()};
   }
   for (auto& [name, values] : optimizer_->state(model_->params()))
     c.tensors["__optimizer__/" + name] = StoredTensor{{int64_t(values.size())}, std::move(values)};
-  c.metadata = {{"format", "graphrun-checkpoint-1"}, {"graph", model_->spec().name},
+  c.metadata = {{"format", "graphrun-checkpoint-1"}, {"graph", model_->spec().name}, {"graph_hash", graph_hash_},
                 {"step", std::to_string(step_)}, {"optimizer_iterations", std::to_string(optimizer_->iterations())},
                 {"seed", std::to_string(seed_)}};
-  write_checkpoint(path, c);
+  return c;
 }
+
+void Session::save_weights(const std::string& path) { write_checkpoint(path, weights_checkpoint()); }
 
 namespace {
 
@@ -36,6 +38,10 @@ void copy_into(Tensor& dst, const Shape& dims, const StoredTensor& src, const st
 void Session::load_weights(const std::string& path, bool from_other_graph) {
   Checkpoint c = read_checkpoint(path);
   check_checkpoint_graph(c, path, model_->spec().name, from_other_graph);
+  load_tensors(c, path);
+}
+
+void Session::load_tensors(const Checkpoint& c, const std::string& path) {
   for (auto& p : model_->params()) {
     auto it = c.tensors.find(p.name);
     if (it == c.tensors.end()) throw Error(path + ": the checkpoint has no tensor '" + p.name + "' (" + to_string(p.spec.dims) + ")");
