@@ -37,8 +37,11 @@ NodeHarness::NodeHarness(const Registry& registry, const std::string& op, const 
 
   const size_t n = input_shapes.size();
   if (m.opt.needs_input_grad.empty()) m.opt.needs_input_grad.assign(n, true);
-  PlanContext ctx{m.engine, m.opt.batch, input_shapes, output_shape_, {}, m.opt.needs_input_grad, true, false,
-                  m.opt.batch_groups};
+  PlanContext ctx(m.engine, m.opt.batch);
+  ctx.input_shapes = input_shapes;
+  ctx.output_shape = output_shape_;
+  ctx.needs_input_grad = m.opt.needs_input_grad;
+  ctx.batch_groups = m.opt.batch_groups;
   for (size_t i = 0; i < n; ++i) {
     Shape full{m.opt.batch};
     full.insert(full.end(), input_shapes[i].begin(), input_shapes[i].end());
@@ -98,14 +101,18 @@ std::vector<float> NodeHarness::input_grad(size_t i) const { return to_plain(imp
 std::vector<float> NodeHarness::param_grad(size_t i) const { return to_plain(impl_->param_grads[i]); }
 
 void NodeHarness::forward() {
-  ExecContext ctx{impl_->stream, impl_->opt.mode, impl_->opt.seed};
+  ExecContext ctx(impl_->stream);
+  ctx.mode = impl_->opt.mode;
+  ctx.seed = impl_->opt.seed;
   node_->forward(ctx);
   impl_->stream.wait();
 }
 
 void NodeHarness::backward(const std::vector<float>& output_grad) {
   from_plain(impl_->output_grad, output_grad);
-  ExecContext ctx{impl_->stream, impl_->opt.mode, impl_->opt.seed};
+  ExecContext ctx(impl_->stream);
+  ctx.mode = impl_->opt.mode;
+  ctx.seed = impl_->opt.seed;
   node_->backward(ctx);
   impl_->stream.wait();
 }

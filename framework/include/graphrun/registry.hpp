@@ -14,6 +14,8 @@
 
 namespace graphrun {
 
+// One row of an op's attribute table (listed by `graphrun plugins -v`): written in this
+// order, {name, default, doc}. Only displayed: an op reads its attributes by name.
 struct AttrSpec {
   std::string name;
   std::string default_value;  // "" when required

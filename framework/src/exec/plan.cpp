@@ -232,7 +232,12 @@ void Plan::plan_node(int id) {
   const NodeDef& d = *s.def;
   if (d.role == NodeDef::Role::stack) return plan_stack(id);
   if (d.role == NodeDef::Role::split) return plan_split(id);
-  PlanContext ctx{model_.engine(), s.batch, d.input_shapes, d.shape, {}, {}, d.trainable, verbose_, d.batch_factor};
+  PlanContext ctx(model_.engine(), s.batch);
+  ctx.input_shapes = d.input_shapes;
+  ctx.output_shape = d.shape;
+  ctx.needs_param_grad = d.trainable;
+  ctx.verbose = verbose_;
+  ctx.batch_groups = d.batch_factor;
   for (int in : d.inputs) {
     ctx.inputs.push_back(steps_[in]->out.desc());
     ctx.needs_input_grad.push_back(s.run_backward && steps_[in]->needs_grad);
@@ -400,7 +405,9 @@ void Plan::forward(Mode mode, uint64_t seed, int last_node) {
       if (s.gather[j]) s.gather[j].execute(stream_, steps_[s.def->inputs[j]]->out.memory(), s.parts[j].memory());
     if (!s.node || s.aliased) continue;
     // A frozen node computes as at inference (batch_norm uses its running statistics).
-    ExecContext ctx{stream_, s.def->trainable ? mode : Mode::eval, seed ^ ((i + 1) * 0x9E3779B97F4A7C15ull)};
+    ExecContext ctx(stream_);
+    ctx.mode = s.def->trainable ? mode : Mode::eval;
+    ctx.seed = seed ^ ((i + 1) * 0x9E3779B97F4A7C15ull);
     s.node->forward(ctx);
   }
   stream_.wait();
@@ -412,7 +419,9 @@ void Plan::backward(uint64_t seed) {
     if (!s.run_backward) continue;
     if (s.grad_in) s.grad_in->run(stream_);
     if (!s.node) continue;
-    ExecContext ctx{stream_, s.def->trainable ? Mode::train : Mode::eval, seed ^ ((i + 1) * 0x9E3779B97F4A7C15ull)};
+    ExecContext ctx(stream_);
+    ctx.mode = s.def->trainable ? Mode::train : Mode::eval;
+    ctx.seed = seed ^ ((i + 1) * 0x9E3779B97F4A7C15ull);
     s.node->backward(ctx);
   }
   stream_.wait();

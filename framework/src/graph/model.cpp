@@ -83,7 +83,9 @@ void Model::expand() {
     d.name = in.name;
     d.op = "input";
     d.attrs = Attributes(in.name);
-    Attributes::Value shape{{}, true, in.where};
+    Attributes::Value shape;
+    shape.is_list = true;
+    shape.where = in.where;
     for (auto v : in.shape) shape.items.push_back(std::to_string(v));
     d.attrs.set("shape", shape);
     d.trainable = false;
