@@ -1,3 +1,5 @@
+#include "graph/infer_checks.hpp"
+
 #include <graphrun/error.hpp>
 #include <graphrun/harness.hpp>
 
@@ -19,6 +21,7 @@ void from_plain(Tensor& t, const std::vector<float>& v) {
 struct NodeHarness::Impl {
   dnnl::engine engine{dnnl::engine::kind::cpu, 0};
   dnnl::stream stream{engine};
+  const OpInfo* info = nullptr;
   Options opt;
   std::vector<Tensor> inputs, input_grads, params, param_grads;
   Tensor output, output_grad;
@@ -29,22 +32,23 @@ NodeHarness::NodeHarness(const Registry& registry, const std::string& op, const 
     : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   m.opt = std::move(options);
-  const OpInfo* info = registry.find(op);
-  if (!info) throw Error("harness: unknown op '" + op + "'");
-  node_ = info->make(attrs);
+  m.info = registry.find(op);
+  if (!m.info) throw Error("harness: unknown op '" + op + "'");
+  node_ = m.info->make(attrs);
   output_shape_ = node_->infer(input_shapes);
   specs_ = node_->params(input_shapes);
+  check_inferred(*m.info, input_shapes, output_shape_, specs_);
 
   const size_t n = input_shapes.size();
   if (m.opt.needs_input_grad.empty()) m.opt.needs_input_grad.assign(n, true);
   PlanContext ctx(m.engine, m.opt.batch);
-  ctx.input_shapes = input_shapes;
-  ctx.output_shape = output_shape_;
+  for (const Shape& s : input_shapes) ctx.input_shapes.push_back(resolve_batch(s, m.opt.batch));
+  ctx.output_shape = output_shape();
   ctx.needs_input_grad = m.opt.needs_input_grad;
   ctx.batch_groups = m.opt.batch_groups;
   for (size_t i = 0; i < n; ++i) {
     Shape full{m.opt.batch};
-    full.insert(full.end(), input_shapes[i].begin(), input_shapes[i].end());
+    full.insert(full.end(), ctx.input_shapes[i].begin(), ctx.input_shapes[i].end());
     ctx.inputs.push_back(i < m.opt.input_layouts.size() ? m.opt.input_layouts[i] : plain_desc(full));
   }
   for (const ParamSpec& spec : specs_) {  // weights open to the node's layout, as in a first training plan
@@ -91,6 +95,8 @@ NodeHarness::NodeHarness(const Registry& registry, const std::string& op, const 
 }
 
 NodeHarness::~NodeHarness() { node_.reset(); }
+
+int64_t NodeHarness::batch() const { return impl_->opt.batch; }
 
 void NodeHarness::set_input(size_t i, const std::vector<float>& v) { from_plain(impl_->inputs[i], v); }
 std::vector<float> NodeHarness::input(size_t i) const { return to_plain(impl_->inputs[i]); }

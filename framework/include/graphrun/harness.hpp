@@ -11,7 +11,9 @@ namespace graphrun {
 
 // Runs one node on its own, outside any graph (GStreamer's GstHarness): for plugin
 // tests and finite-difference gradient checks. Inputs and parameters are filled with
-// uniform random values in [-1, 1]; set them with input_values()/param_values().
+// uniform random values in [-1, 1]; set them with set_input()/set_param(). Input shapes
+// may hold kBatchDim (a batch-dependent producer): the node infers from them as given
+// and is planned with `batch` in their place.
 class NodeHarness {
  public:
   struct Options {
@@ -27,7 +29,10 @@ class NodeHarness {
               const std::vector<Shape>& input_shapes, Options options);
   ~NodeHarness();
 
-  Shape output_shape() const { return output_shape_; }
+  // Per-sample, as planned: kBatchDim made the batch size. inferred_shape(): as inferred.
+  Shape output_shape() const { return resolve_batch(output_shape_, batch()); }
+  Shape inferred_shape() const { return output_shape_; }
+  int64_t batch() const;
   const std::vector<ParamSpec>& param_specs() const { return specs_; }
   std::vector<std::string> implementations() const { return node_->implementations(); }
 

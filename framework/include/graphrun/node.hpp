@@ -43,8 +43,9 @@ struct PlanContext {
   PlanContext(const dnnl::engine& engine, int64_t batch) : engine(engine), batch(batch) {}
   const dnnl::engine& engine;
   int64_t batch;
-  std::vector<Shape> input_shapes;  // per-sample, as inferred
-  Shape output_shape;               // per-sample, as this node inferred it
+  // Per-sample, as inferred, with every kBatchDim replaced by `batch`.
+  std::vector<Shape> input_shapes;
+  Shape output_shape;
   // Layouts the producers deliver. A node that needs another layout overwrites the
   // entry; the executor then inserts a reorder. Default: every input made plain.
   std::vector<dnnl::memory::desc> inputs;
@@ -107,7 +108,9 @@ class Node {
   virtual ~Node() = default;
 
   // Per-sample output shape from per-sample input shapes. Throws graphrun::Error
-  // (the executor adds the node names) on a mismatch.
+  // (the executor adds the node names) on a mismatch. An input dim may be kBatchDim (its
+  // producer's output grows with the batch): pass it on or reject it. Only an op that
+  // declares OpInfo::batch_dependent_shape may return kBatchDim from inputs without it.
   virtual Shape infer(const std::vector<Shape>& inputs) = 0;
   // Parameters, once inputs are known. Called after infer.
   virtual std::vector<ParamSpec> params(const std::vector<Shape>& inputs) const { (void)inputs; return {}; }

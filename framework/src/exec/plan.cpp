@@ -139,6 +139,7 @@ std::vector<int> Plan::fusable_readers(int id) const {
 Shape Plan::read_extent(int id) const {
   const Step& s = *steps_[id];
   if (!s.node || s.run_backward || id == model_.output() || readers_[id].empty()) return {};
+  const Shape shape = output_shape(id);
   Shape extent;
   for (auto [c, j] : readers_[id]) {
     const Step& r = *steps_[c];
@@ -147,13 +148,13 @@ Shape Plan::read_extent(int id) const {
     const bool affine =
         r.def->inputs.size() == 1 && !r.def->trainable && !r.run_backward && r.node->is_channel_affine(relu);
     const Shape part = affine ? read_extent(c) : r.node->input_extent(j);
-    if (part.size() != s.def->shape.size()) return {};
+    if (part.size() != shape.size()) return {};
     if (extent.empty()) extent = part;
     for (size_t k = 0; k < part.size(); ++k) extent[k] = std::max(extent[k], part[k]);
   }
   for (size_t k = 0; k < extent.size(); ++k)
-    if (extent[k] <= 0 || extent[k] > s.def->shape[k]) return {};
-  return extent == s.def->shape ? Shape{} : extent;
+    if (extent[k] <= 0 || extent[k] > shape[k]) return {};
+  return extent == shape ? Shape{} : extent;
 }
 
 void Plan::plan_node(int id) {
@@ -162,8 +163,8 @@ void Plan::plan_node(int id) {
   if (d.role == NodeDef::Role::stack) return plan_stack(id);
   if (d.role == NodeDef::Role::split) return plan_split(id);
   PlanContext ctx(model_.engine(), s.batch);
-  ctx.input_shapes = d.input_shapes;
-  ctx.output_shape = d.shape;
+  for (const Shape& in : d.input_shapes) ctx.input_shapes.push_back(resolve_batch(in, batch_));
+  ctx.output_shape = resolve_batch(d.shape, batch_);
   ctx.needs_param_grad = d.trainable;
   ctx.verbose = verbose_;
   ctx.batch_groups = d.batch_factor;
@@ -242,6 +243,8 @@ void Plan::plan_node(int id) {
 }
 
 Tensor& Plan::input(int node) { return steps_[node]->out; }
+
+Shape Plan::output_shape(int node) const { return resolve_batch(steps_[size_t(node)]->def->shape, batch_); }
 
 void Plan::forward(Mode mode, uint64_t seed, int last_node) {
   const size_t end = last_node >= 0 ? std::min(steps_.size(), size_t(last_node) + 1) : steps_.size();

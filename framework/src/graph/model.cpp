@@ -1,6 +1,7 @@
 #include "graph/model.hpp"
 
 #include "exec/memory_check.hpp"
+#include "graph/infer_checks.hpp"
 #include "graph/initializers.hpp"
 
 #include <graphrun/error.hpp>
@@ -307,6 +308,7 @@ void Model::infer_shapes() {
       node = d.info->make(d.attrs);
       d.shape = node->infer(d.input_shapes);
       d.specs = node->params(d.input_shapes);
+      check_inferred(*d.info, d.input_shapes, d.shape, d.specs);
     } catch (const Error& e) {
       std::string inputs;
       for (size_t i = 0; i < d.inputs.size(); ++i)
