@@ -1,7 +1,8 @@
+#include "harness_impl.hpp"
+
 #include "graph/infer_checks.hpp"
 
 #include <graphrun/error.hpp>
-#include <graphrun/harness.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -17,15 +18,6 @@ void from_plain(Tensor& t, const std::vector<float>& v) {
 }
 
 }  // namespace
-
-struct NodeHarness::Impl {
-  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
-  dnnl::stream stream{engine};
-  const OpInfo* info = nullptr;
-  Options opt;
-  std::vector<Tensor> inputs, input_grads, params, param_grads;
-  Tensor output, output_grad;
-};
 
 NodeHarness::NodeHarness(const Registry& registry, const std::string& op, const Attributes& attrs,
                          const std::vector<Shape>& input_shapes, Options options)
