@@ -7,6 +7,7 @@ OpInfo subtract_op();
 OpInfo l1_distance_op();
 OpInfo euclidean_distance_op();
 OpInfo product_sum_op();
+OpInfo cosine_similarity_op();
 }  // namespace graphrun::merge
 
 namespace {
@@ -17,6 +18,7 @@ void register_ops(graphrun::Registry& r) {
   r.add(l1_distance_op());
   r.add(euclidean_distance_op());
   r.add(product_sum_op());
+  r.add(cosine_similarity_op());
 }
 }  // namespace
 
