@@ -1,5 +1,8 @@
+#include "harness_impl.hpp"
+
+#include "graph/infer_checks.hpp"
+
 #include <graphrun/error.hpp>
-#include <graphrun/harness.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -16,32 +19,28 @@ void from_plain(Tensor& t, const std::vector<float>& v) {
 
 }  // namespace
 
-struct NodeHarness::Impl {
-  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
-  dnnl::stream stream{engine};
-  Options opt;
-  std::vector<Tensor> inputs, input_grads, params, param_grads;
-  Tensor output, output_grad;
-};
-
 NodeHarness::NodeHarness(const Registry& registry, const std::string& op, const Attributes& attrs,
                          const std::vector<Shape>& input_shapes, Options options)
     : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   m.opt = std::move(options);
-  const OpInfo* info = registry.find(op);
-  if (!info) throw Error("harness: unknown op '" + op + "'");
-  node_ = info->make(attrs);
+  m.info = registry.find(op);
+  if (!m.info) throw Error("harness: unknown op '" + op + "'");
+  node_ = m.info->make(attrs);
   output_shape_ = node_->infer(input_shapes);
   specs_ = node_->params(input_shapes);
+  check_inferred(*m.info, input_shapes, output_shape_, specs_);
 
   const size_t n = input_shapes.size();
   if (m.opt.needs_input_grad.empty()) m.opt.needs_input_grad.assign(n, true);
-  PlanContext ctx{m.engine, m.opt.batch, input_shapes, output_shape_, {}, m.opt.needs_input_grad, true, false,
-                  m.opt.batch_groups};
+  PlanContext ctx(m.engine, m.opt.batch);
+  for (const Shape& s : input_shapes) ctx.input_shapes.push_back(resolve_batch(s, m.opt.batch));
+  ctx.output_shape = output_shape();
+  ctx.needs_input_grad = m.opt.needs_input_grad;
+  ctx.batch_groups = m.opt.batch_groups;
   for (size_t i = 0; i < n; ++i) {
     Shape full{m.opt.batch};
-    full.insert(full.end(), input_shapes[i].begin(), input_shapes[i].end());
+    full.insert(full.end(), ctx.input_shapes[i].begin(), ctx.input_shapes[i].end());
     ctx.inputs.push_back(i < m.opt.input_layouts.size() ? m.opt.input_layouts[i] : plain_desc(full));
   }
   for (const ParamSpec& spec : specs_) {  // weights open to the node's layout, as in a first training plan
@@ -89,6 +88,8 @@ NodeHarness::NodeHarness(const Registry& registry, const std::string& op, const 
 
 NodeHarness::~NodeHarness() { node_.reset(); }
 
+int64_t NodeHarness::batch() const { return impl_->opt.batch; }
+
 void NodeHarness::set_input(size_t i, const std::vector<float>& v) { from_plain(impl_->inputs[i], v); }
 std::vector<float> NodeHarness::input(size_t i) const { return to_plain(impl_->inputs[i]); }
 void NodeHarness::set_param(size_t i, const std::vector<float>& v) { from_plain(impl_->params[i], v); }
@@ -98,14 +99,18 @@ std::vector<float> NodeHarness::input_grad(size_t i) const { return to_plain(imp
 std::vector<float> NodeHarness::param_grad(size_t i) const { return to_plain(impl_->param_grads[i]); }
 
 void NodeHarness::forward() {
-  ExecContext ctx{impl_->stream, impl_->opt.mode, impl_->opt.seed};
+  ExecContext ctx(impl_->stream);
+  ctx.mode = impl_->opt.mode;
+  ctx.seed = impl_->opt.seed;
   node_->forward(ctx);
   impl_->stream.wait();
 }
 
 void NodeHarness::backward(const std::vector<float>& output_grad) {
   from_plain(impl_->output_grad, output_grad);
-  ExecContext ctx{impl_->stream, impl_->opt.mode, impl_->opt.seed};
+  ExecContext ctx(impl_->stream);
+  ctx.mode = impl_->opt.mode;
+  ctx.seed = impl_->opt.seed;
   node_->backward(ctx);
   impl_->stream.wait();
 }

@@ -26,6 +26,9 @@ size_t edit_distance(const std::string& a, const std::string& b) {
 void Registry::add(OpInfo info) {
   if (info.name.empty() || !info.make) throw Error("a plugin registered an op without a name or factory");
   info.library = current_library_;
+  if (info.batch_dependent_shape && info.batch_mixing != BatchMixing::always)
+    throw Error("op '" + info.name + "' (" + info.library + ") declares a batch-dependent shape, so each output reads "
+                "the whole batch: its batch_mixing must be `always`");
   auto it = ops_.find(info.name);
   if (it != ops_.end())
     throw Error("op '" + info.name + "' is registered twice: by " + it->second.library + " and by " + info.library);

@@ -7,13 +7,23 @@
 
 namespace graphrun {
 
+bool has_batch_dim(const Shape& shape) { return std::count(shape.begin(), shape.end(), kBatchDim) > 0; }
+
+Shape resolve_batch(const Shape& shape, int64_t batch) {
+  Shape out = shape;
+  std::replace(out.begin(), out.end(), kBatchDim, batch);
+  return out;
+}
+
 std::string to_string(const Shape& shape) {
   std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + (shape[i] == kBatchDim ? std::string("N") : std::to_string(shape[i]));
   return s + "]";
 }
 
 int64_t volume(const Shape& shape) {
+  if (has_batch_dim(shape)) return kBatchDim;
   return std::accumulate(shape.begin(), shape.end(), int64_t{1}, std::multiplies<int64_t>());
 }
 

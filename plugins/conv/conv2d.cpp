@@ -101,11 +101,12 @@ class Conv2d : public Node {
   std::vector<ParamSpec> params(const std::vector<Shape>& inputs) const override {
     const int64_t in_c = inputs.at(0).at(0), area = kernel_[0] * kernel_[1];
     std::vector<ParamSpec> p;
-    ParamSpec kernel{"kernel", {filters_, in_c, kernel_[0], kernel_[1]}, "glorot_uniform"};
+    ParamSpec kernel("kernel", {filters_, in_c, kernel_[0], kernel_[1]});
+    kernel.default_init = "glorot_uniform";
     kernel.fan_in = in_c * area;  // Keras: receptive field size times channels
     kernel.fan_out = filters_ * area;
     p.push_back(kernel);
-    if (use_bias_) p.push_back({"bias", {filters_}, "zeros"});
+    if (use_bias_) p.push_back(ParamSpec("bias", {filters_}));
     return p;
   }
 

@@ -32,9 +32,12 @@ class Dense : public Node {
 
   std::vector<ParamSpec> params(const std::vector<Shape>& inputs) const override {
     const int64_t in = inputs.at(0).at(0);
-    std::vector<ParamSpec> specs;
-    specs.push_back({"kernel", {units_, in}, "glorot_uniform", in, units_, ParamSpec::Kind::weight});
-    if (use_bias_) specs.push_back({"bias", {units_}, "zeros", in, units_, ParamSpec::Kind::weight});
+    ParamSpec kernel("kernel", {units_, in}), bias("bias", {units_});
+    kernel.default_init = "glorot_uniform";
+    kernel.fan_in = bias.fan_in = in;
+    kernel.fan_out = bias.fan_out = units_;
+    std::vector<ParamSpec> specs{kernel};
+    if (use_bias_) specs.push_back(bias);
     return specs;
   }
 

@@ -1,6 +1,7 @@
 // binary_crossentropy: Keras semantics. The prediction p (a probability, e.g. a sigmoid
 // output) is clipped to [eps, 1 - eps] and loss = -mean(y log p + (1 - y) log(1 - p))
 // over every prediction value of the batch. Where the clip is active the gradient is 0.
+// The label's gradient, when asked for, is -(log q - log(1 - q)) / n for the clipped q.
 #include "loss_util.hpp"
 
 #include <graphrun/registry.hpp>
@@ -35,8 +36,8 @@ class BinaryCrossentropy : public LossNode {
   }
 
   void backward(ExecContext&) override {
-    float* dp = prediction_grad();
-    if (!dp) return;
+    float *dp = prediction_grad(), *dy = label_grad();
+    if (!dp && !dy) return;
     const float* p = in(0).data();
     const float* y = in(1).data();
     const int64_t n = batch_ * per_sample_;
@@ -44,7 +45,11 @@ class BinaryCrossentropy : public LossNode {
     for (int64_t k = 0; k < n; ++k) {
       const double q = p[k];
       const bool clipped = q < eps_ || q > 1 - eps_;
-      dp[k] = clipped ? 0.f : static_cast<float>(scale * ((1 - y[k]) / (1 - q) - y[k] / q));
+      if (dp) dp[k] = clipped ? 0.f : static_cast<float>(scale * ((1 - y[k]) / (1 - q) - y[k] / q));
+      if (dy) {
+        const double c = std::clamp(q, eps_, 1 - eps_);
+        dy[k] = static_cast<float>(-scale * (std::log(c) - std::log(1 - c)));
+      }
     }
   }
 

@@ -55,13 +55,19 @@ class CategoricalCrossentropy : public LossNode {
     out().data()[0] = static_cast<float>(-sum / batch_);
   }
 
+  // The label's gradient, when asked for: -log p / batch for a one-hot label, 0 for a class
+  // index (rounded to a class, it is constant nearby).
   void backward(ExecContext&) override {
-    float* dp = prediction_grad();
-    if (!dp) return;
+    float *dp = prediction_grad(), *dy = label_grad();
     const float* p = in(0).data();
     const float* y = in(1).data();
     const int64_t classes = per_sample_;
     const double scale = -double(loss_grad()) / batch_;
+    if (dy) {
+      const int64_t count = index_label_ ? batch_ : batch_ * classes;
+      for (int64_t k = 0; k < count; ++k) dy[k] = index_label_ ? 0.f : static_cast<float>(scale * std::log(clip(p[k])));
+    }
+    if (!dp) return;
     for (int64_t i = 0; i < batch_; ++i) {
       const int64_t hot = index_label_ ? class_of(y[i], i) : -1;
       for (int64_t c = 0; c < classes; ++c) {

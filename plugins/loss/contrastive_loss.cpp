@@ -48,16 +48,20 @@ class ContrastiveLoss : public LossNode {
     out().data()[0] = static_cast<float>(sum / n);
   }
 
+  // The label's gradient, when asked for: the loss is linear in the hinge weight t, and t
+  // in the label (slope +-1).
   void backward(ExecContext&) override {
-    float* dp = prediction_grad();
-    if (!dp) return;
+    float *dp = prediction_grad(), *dy = label_grad();
+    if (!dp && !dy) return;
     const float* p = in(0).data();
     const float* y = in(1).data();
     const int64_t n = batch_ * per_sample_;
     const double scale = 2.0 * loss_grad() / n;
+    const double slope = hinge_weight(1.f) - hinge_weight(0.f);
     for (int64_t k = 0; k < n; ++k) {
       const double t = hinge_weight(y[k]), hinge = std::max(margin_ - p[k], 0.0);
-      dp[k] = static_cast<float>(scale * ((1 - t) * p[k] - t * hinge));
+      if (dp) dp[k] = static_cast<float>(scale * ((1 - t) * p[k] - t * hinge));
+      if (dy) dy[k] = static_cast<float>(scale / 2 * slope * (hinge * hinge - double(p[k]) * p[k]));
     }
   }
 

@@ -41,6 +41,11 @@ class LossNode : public Node {
  protected:
   // Where backward should write dL/dprediction, or nullptr when nobody wants it.
   float* prediction_grad() const { return b_.output_grad && in_grad(0) ? in_grad(0)->data() : nullptr; }
+  // The same for dL/dlabel: a label read from another node may be asked for one, and
+  // backward must then write it (Bindings: gradients are overwritten, never left).
+  float* label_grad() const {
+    return b_.output_grad && b_.input_grads.size() > 1 && in_grad(1) ? in_grad(1)->data() : nullptr;
+  }
   // dL/dloss from the executor (1 for the loss a graph trains on).
   float loss_grad() const { return out_grad().data()[0]; }
 

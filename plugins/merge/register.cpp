@@ -7,6 +7,8 @@ OpInfo subtract_op();
 OpInfo l1_distance_op();
 OpInfo euclidean_distance_op();
 OpInfo product_sum_op();
+OpInfo cosine_similarity_op();
+OpInfo pairwise_distance_op();
 }  // namespace graphrun::merge
 
 namespace {
@@ -17,6 +19,8 @@ void register_ops(graphrun::Registry& r) {
   r.add(l1_distance_op());
   r.add(euclidean_distance_op());
   r.add(product_sum_op());
+  r.add(cosine_similarity_op());
+  r.add(pairwise_distance_op());
 }
 }  // namespace
 

@@ -60,10 +60,11 @@ class BatchNorm : public Node {
   std::vector<ParamSpec> params(const std::vector<Shape>& inputs) const override {
     const int64_t c = inputs.at(0).at(0);
     std::vector<ParamSpec> p;
-    if (scale_) p.push_back({"gamma", {c}, "ones"});
-    if (center_) p.push_back({"beta", {c}, "zeros"});
-    ParamSpec mean{"moving_mean", {c}, "zeros"}, var{"moving_variance", {c}, "ones"};
+    ParamSpec gamma("gamma", {c}), beta("beta", {c}), mean("moving_mean", {c}), var("moving_variance", {c});
+    gamma.default_init = var.default_init = "ones";
     mean.kind = var.kind = ParamSpec::Kind::state;
+    if (scale_) p.push_back(gamma);
+    if (center_) p.push_back(beta);
     p.push_back(mean);
     p.push_back(var);
     return p;

@@ -39,7 +39,11 @@ Planned plan(const std::string& op, const Attributes& a, const Shape& in, int64_
   node->params({in});
   Shape full{batch};
   full.insert(full.end(), in.begin(), in.end());
-  PlanContext ctx{engine, batch, {in}, out, {layout(full, producer)}, {input_grad}, true, false};
+  PlanContext ctx(engine, batch);
+  ctx.input_shapes = {in};
+  ctx.output_shape = out;
+  ctx.inputs = {layout(full, producer)};
+  ctx.needs_input_grad = {input_grad};
   Planned p;
   p.output = node->plan(ctx);
   p.input = ctx.inputs[0];

@@ -54,6 +54,18 @@ TEST_CASE("binary_crossentropy: finite-difference gradient of the prediction") {
   CHECK(r.max_error < 1e-2);
 }
 
+TEST_CASE("binary_crossentropy: finite-difference gradient of a label read from a node") {
+  NodeHarness::Options o = loss_options(4);
+  o.needs_input_grad = {true, true};
+  NodeHarness h(testing::registry(), "binary_crossentropy", Attributes("l"), {{1}, {1}}, o);
+  h.set_input(0, {0.2f, 0.45f, 0.7f, 0.9f});
+  h.set_input(1, {0.1f, 0.9f, 0.5f, 0.3f});  // soft targets
+  auto r = h.check_gradients(1e-3);
+  INFO(r.worst);
+  CHECK(r.checked == 8);
+  CHECK(r.max_error < 1e-2);
+}
+
 TEST_CASE("binary_crossentropy: bad eps and mismatched shapes are clear errors") {
   Attributes a("l");
   a.set("eps", "0.7");

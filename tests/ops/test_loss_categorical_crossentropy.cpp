@@ -80,6 +80,31 @@ TEST_CASE("categorical_crossentropy: finite-difference gradients, both label for
   }
 }
 
+TEST_CASE("categorical_crossentropy: finite-difference gradient of a label read from a node") {
+  const std::vector<float> probs{0.2f, 0.5f, 0.3f, /**/ 0.1f, 0.15f, 0.75f};
+  NodeHarness::Options o = loss_options(2);
+  o.needs_input_grad = {true, true};
+  SUBCASE("one-hot: -log p / batch") {
+    NodeHarness h(testing::registry(), "categorical_crossentropy", Attributes("l"), {{3}, {3}}, o);
+    h.set_input(0, probs);
+    h.set_input(1, {0, 1, 0, /**/ 0.5f, 0, 0.5f});
+    auto r = h.check_gradients(1e-3);
+    INFO(r.worst);
+    CHECK(r.checked == 12);
+    CHECK(r.max_error < 1e-2);
+  }
+  SUBCASE("class index: 0, as it stays the same class nearby") {
+    NodeHarness h(testing::registry(), "categorical_crossentropy", Attributes("l"), {{3}, {1}}, o);
+    h.set_input(0, probs);
+    h.set_input(1, {2, 0});
+    auto r = h.check_gradients(1e-4);
+    INFO(r.worst);
+    CHECK(r.checked == 8);
+    CHECK(r.max_error < 1e-2);
+    CHECK(h.input_grad(1) == std::vector<float>{0, 0});
+  }
+}
+
 TEST_CASE("categorical_crossentropy: bad labels and shapes are clear errors") {
   CHECK_THROWS_WITH_AS(
       NodeHarness(testing::registry(), "categorical_crossentropy", Attributes("l"), {{10}, {2}}, loss_options(1)),

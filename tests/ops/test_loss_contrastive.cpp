@@ -84,6 +84,23 @@ TEST_CASE("contrastive_loss: finite-difference gradient, away from the hinge poi
   }
 }
 
+TEST_CASE("contrastive_loss: finite-difference gradient of a label read from a node") {
+  for (const char* same : {"0", "1"})
+  for (const char* prediction : {"distance", "similarity"}) {
+    CAPTURE(same);
+    CAPTURE(prediction);
+    NodeHarness::Options o = loss_options(4);
+    o.needs_input_grad = {true, true};
+    NodeHarness h(testing::registry(), "contrastive_loss", contrastive(same, "1.5", prediction), {{1}, {1}}, o);
+    h.set_input(0, {0.1f, 0.8f, 1.2f, 2.0f});
+    h.set_input(1, {0.2f, 1, 0.6f, 0});
+    auto r = h.check_gradients(1e-3);
+    INFO(r.worst);
+    CHECK(r.checked == 8);
+    CHECK(r.max_error < 1e-2);
+  }
+}
+
 TEST_CASE("contrastive_loss: bad attributes and shapes are clear errors") {
   CHECK_THROWS_WITH_AS(
       NodeHarness(testing::registry(), "contrastive_loss", contrastive("2"), {{1}, {1}}, loss_options(1)),

@@ -274,7 +274,11 @@ TEST_CASE("batch_norm: keeps the producer's layout, with no reference kernel") {
     node->infer({in});
     node->params({in});
     const dnnl::memory::desc producer({8, 4, 6, 6}, dnnl::memory::data_type::f32, t);
-    PlanContext ctx{engine, 8, {in}, in, {producer}, {true}, true, false};
+    PlanContext ctx(engine, 8);
+    ctx.input_shapes = {in};
+    ctx.output_shape = in;
+    ctx.inputs = {producer};
+    ctx.needs_input_grad = {true};
     CHECK(node->plan(ctx) == producer);
     CHECK(ctx.inputs[0] == producer);
     for (const auto& impl : node->implementations()) CHECK_MESSAGE(impl.rfind("ref", 0) != 0, impl);
@@ -283,7 +287,11 @@ TEST_CASE("batch_norm: keeps the producer's layout, with no reference kernel") {
   auto node = testing::registry().find("batch_norm")->make(bn_attrs());
   node->infer({{256}});
   node->params({{256}});
-  PlanContext ctx{engine, 16, {{256}}, {256}, {plain_desc({16, 256})}, {true}, true, false};
+  PlanContext ctx(engine, 16);
+  ctx.input_shapes = {{256}};
+  ctx.output_shape = {256};
+  ctx.inputs = {plain_desc({16, 256})};
+  ctx.needs_input_grad = {true};
   CHECK(node->plan(ctx) == plain_desc({16, 256}));
   CHECK(ctx.inputs[0] == plain_desc({16, 256}));
   for (const auto& impl : node->implementations()) CHECK_MESSAGE(impl.rfind("ref", 0) != 0, impl);

@@ -156,7 +156,7 @@ int summary(const Options& opt) {
     std::string inputs;
     for (int in : d.inputs) inputs += (inputs.empty() ? "" : ", ") + m.nodes()[in].name;
     std::string shape = "(None";
-    for (auto v : d.shape) shape += ", " + std::to_string(v);
+    for (auto v : d.shape) shape += ", " + (v == kBatchDim ? std::string("N") : std::to_string(v));  // N: the batch size
     shape += ")";
     std::printf("%-34s %-20s %-12lld %s\n", (d.name + " (" + d.op + ")").c_str(), shape.c_str(), static_cast<long long>(count),
                 inputs.c_str());

@@ -2,6 +2,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace graphrun {
@@ -21,7 +22,11 @@ class Attributes {
   explicit Attributes(std::string node_name) : node_(std::move(node_name)) {}
 
   void set(const std::string& name, Value value) { values_[name] = std::move(value); }
-  void set(const std::string& name, const std::string& scalar) { values_[name] = Value{{scalar}, false, ""}; }
+  void set(const std::string& name, const std::string& scalar) {
+    Value v;
+    v.items = {scalar};
+    values_[name] = std::move(v);
+  }
   bool has(const std::string& name) const { return values_.count(name) > 0; }
   const std::map<std::string, Value>& all() const { return values_; }
   const std::string& node() const { return node_; }

@@ -10,8 +10,10 @@
 namespace graphrun {
 
 // Runs one node on its own, outside any graph (GStreamer's GstHarness): for plugin
-// tests and finite-difference gradient checks. Inputs and parameters are filled with
-// uniform random values in [-1, 1]; set them with input_values()/param_values().
+// tests, finite-difference gradient checks and the contract every op keeps. Inputs and
+// parameters are filled with uniform random values in [-1, 1]; set them with
+// set_input()/set_param(). Input shapes may hold kBatchDim (a batch-dependent producer):
+// the node infers from them as given and is planned with `batch` in their place.
 class NodeHarness {
  public:
   struct Options {
@@ -27,7 +29,10 @@ class NodeHarness {
               const std::vector<Shape>& input_shapes, Options options);
   ~NodeHarness();
 
-  Shape output_shape() const { return output_shape_; }
+  // Per-sample, as planned: kBatchDim made the batch size. inferred_shape(): as inferred.
+  Shape output_shape() const { return resolve_batch(output_shape_, batch()); }
+  Shape inferred_shape() const { return output_shape_; }
+  int64_t batch() const;
   const std::vector<ParamSpec>& param_specs() const { return specs_; }
   std::vector<std::string> implementations() const { return node_->implementations(); }
 
@@ -53,6 +58,17 @@ class NodeHarness {
   // for every input that needs a gradient and every trainable parameter; at most
   // `max_entries` entries per tensor.
   CheckResult check_gradients(double eps = 1e-3, size_t max_entries = 60);
+  // Backward overwrites its gradients, never adds to them or leaves parts unwritten: the
+  // input and parameter gradients are filled with NaN, then backward runs twice with the
+  // same output gradient. Every entry must be finite after the first and equal after the
+  // second (max_error: the largest relative difference, infinite for a NaN left).
+  CheckResult check_backward_overwrites();
+  // For an op whose OpInfo declares BatchMixing::none: rotating the batch rows of every
+  // input (and of the output gradient) rotates the output and the input gradients the
+  // same way and changes nothing else (parameter gradients, up to summation order).
+  // Nothing is checked (checked == 0) for an op without inputs; an Error for another
+  // batch mixing. The inputs are restored afterwards.
+  CheckResult check_batch_permutation();
 
  private:
   struct Impl;

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace graphrun {
@@ -14,8 +15,11 @@ enum class Mode { train, eval };
 // shares it between every use of a tower, saves it in checkpoints and updates it.
 // Its initialiser and L2 factor can be set from the graph with the attributes
 // `<name>_initializer` and `<name>_l2` (e.g. kernel_initializer, kernel_l2).
+// Built by name: ParamSpec p("kernel", {out, in}); p.default_init = "glorot_uniform"; ...
 struct ParamSpec {
   enum class Kind { weight, state };  // state: updated by the node itself (running mean)
+  ParamSpec() = default;
+  ParamSpec(std::string name, Shape dims) : name(std::move(name)), dims(std::move(dims)) {}
   std::string name;                   // "kernel", "bias", "gamma", "running_mean"
   Shape dims;                         // full dims, e.g. {out, in} for a dense kernel
   std::string default_init = "zeros";  // glorot_uniform, he_normal, zeros, ones, ...
@@ -33,12 +37,15 @@ struct ChannelAffine {
   bool relu = false;
 };
 
-// What the executor tells a node when it plans it for one batch size.
+// What the executor tells a node when it plans it for one batch size. Built from the
+// engine and batch, every other member set by name (the list grows between versions).
 struct PlanContext {
+  PlanContext(const dnnl::engine& engine, int64_t batch) : engine(engine), batch(batch) {}
   const dnnl::engine& engine;
   int64_t batch;
-  std::vector<Shape> input_shapes;  // per-sample, as inferred
-  Shape output_shape;               // per-sample, as this node inferred it
+  // Per-sample, as inferred, with every kBatchDim replaced by `batch`.
+  std::vector<Shape> input_shapes;
+  Shape output_shape;
   // Layouts the producers deliver. A node that needs another layout overwrites the
   // entry; the executor then inserts a reorder. Default: every input made plain.
   std::vector<dnnl::memory::desc> inputs;
@@ -87,9 +94,10 @@ struct Bindings {
 };
 
 struct ExecContext {
+  explicit ExecContext(dnnl::stream& stream) : stream(stream) {}
   dnnl::stream& stream;
-  Mode mode;
-  uint64_t seed;  // differs per node and step; derived from the run's seed
+  Mode mode = Mode::train;
+  uint64_t seed = 0;  // differs per node and step; derived from the run's seed
 };
 
 // One node type. Lifecycle, per batch size: infer -> params -> plan -> bind, then
@@ -100,7 +108,9 @@ class Node {
   virtual ~Node() = default;
 
   // Per-sample output shape from per-sample input shapes. Throws graphrun::Error
-  // (the executor adds the node names) on a mismatch.
+  // (the executor adds the node names) on a mismatch. An input dim may be kBatchDim (its
+  // producer's output grows with the batch): pass it on or reject it. Only an op that
+  // declares OpInfo::batch_dependent_shape may return kBatchDim from inputs without it.
   virtual Shape infer(const std::vector<Shape>& inputs) = 0;
   // Parameters, once inputs are known. Called after infer.
   virtual std::vector<ParamSpec> params(const std::vector<Shape>& inputs) const { (void)inputs; return {}; }

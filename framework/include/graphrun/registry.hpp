@@ -14,6 +14,8 @@
 
 namespace graphrun {
 
+// One row of an op's attribute table (listed by `graphrun plugins -v`): written in this
+// order, {name, default, doc}. Only displayed: an op reads its attributes by name.
 struct AttrSpec {
   std::string name;
   std::string default_value;  // "" when required
@@ -42,6 +44,11 @@ struct OpInfo {
   // Mixes samples, but can keep the stacked uses of a tower apart (PlanContext::
   // batch_groups): its tower may then run all its uses as one batch all the same.
   bool batch_groups = false;
+  // Its output's per-sample shape holds the batch size: infer returns kBatchDim there
+  // (pairwise_distance: [kBatchDim], one distance to every sample of the other batch).
+  // Plans are made per batch size, so its buffers are too. Needs batch_mixing `always`;
+  // such an output is not scored by accuracy.
+  bool batch_dependent_shape = false;
   std::vector<AttrSpec> attrs;
   std::function<std::unique_ptr<Node>(const Attributes&)> make;
   std::string library;  // filled in by the loader

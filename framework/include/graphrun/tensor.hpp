@@ -11,7 +11,15 @@ namespace graphrun {
 // dims of an allocated Tensor include it (batch first).
 using Shape = std::vector<int64_t>;
 
-std::string to_string(const Shape& shape);
+// A per-sample dim whose size is the batch's: a row of distances to every sample of the
+// batch is [kBatchDim]. Shape inference sees this value; a plan sees the batch size there.
+constexpr int64_t kBatchDim = -1;
+bool has_batch_dim(const Shape& shape);
+// The shape with every kBatchDim replaced by `batch`.
+Shape resolve_batch(const Shape& shape, int64_t batch);
+
+std::string to_string(const Shape& shape);  // "[128]", "[N]" for kBatchDim
+// Product of the dims; kBatchDim for a shape that holds it (its size is not known yet).
 int64_t volume(const Shape& shape);
 
 // Row-major f32 descriptor (nc, nchw, ...) for the given dims.

@@ -18,6 +18,10 @@ Scorer::Scorer(const Model& model, PlanFor plan_for, int64_t batch)
   if (!e.embedding.empty()) {
     embedding_ = model.find(e.embedding);
     if (embedding_ < 0) throw Error(e.where + ": evaluation.embedding names '" + e.embedding + "', which is not a node of the graph");
+    const Shape& shape = model.nodes()[size_t(embedding_)].shape;
+    if (has_batch_dim(shape))
+      throw Error(e.where + ": evaluation.embedding names '" + e.embedding + "', whose shape " + to_string(shape) +
+                  " grows with the batch (N): an embedding is one vector per example");
   }
 }
 

@@ -85,7 +85,8 @@ void check_plan_memory(const Model& model, int64_t batch, const std::vector<bool
   for (size_t i = 0; i < model.nodes().size(); ++i) {
     const NodeDef& d = model.nodes()[i];
     if (d.role == NodeDef::Role::split) continue;  // a view of its input
-    const double bytes = double(batch) * double(d.batch_factor) * floats(d.shape) * sizeof(float) * (backward[i] ? 2 : 1);
+    const double bytes = double(batch) * double(d.batch_factor) * floats(resolve_batch(d.shape, batch)) * sizeof(float) *
+                         (backward[i] ? 2 : 1);
     total += bytes;
     if (bytes > largest) largest = bytes, at = &d;
   }

@@ -1,84 +1,13 @@
 #include "exec/plan.hpp"
 
 #include "exec/memory_check.hpp"
+#include "exec/plan_steps.hpp"
 
 #include <graphrun/error.hpp>
 
 #include <algorithm>
 
 namespace graphrun {
-
-// Where a gradient is gathered: several sources (one per consumer, or per use of a
-// shared parameter) summed into one target, reordering sources whose layout differs.
-struct Plan::Slot {
-  std::vector<Tensor> sources;  // written by the consumers' backward
-  std::vector<Tensor> staged;   // sources reordered to the target's layout
-  std::vector<dnnl::reorder> stage;
-  std::vector<size_t> stage_of;  // index into sources for each stage reorder
-  dnnl::primitive combine;
-  ArgMap combine_args;
-
-  // Called once every source exists: prepares the gather into `target`.
-  void prepare(Tensor& target, const dnnl::engine& eng) {
-    if (sources.size() == 1) {  // one reorder (or copy) into the target, whatever the layouts
-      combine = dnnl::reorder(sources[0].memory(), target.memory());
-      combine_args = {{DNNL_ARG_FROM, sources[0].memory()}, {DNNL_ARG_TO, target.memory()}};
-      return;
-    }
-    std::vector<dnnl::memory> srcs;
-    for (size_t i = 0; i < sources.size(); ++i) {
-      if (sources[i].desc() == target.desc()) {
-        srcs.push_back(sources[i].memory());
-        continue;
-      }
-      staged.emplace_back(target.desc(), eng);
-      stage.emplace_back(sources[i].memory(), staged.back().memory());
-      stage_of.push_back(i);
-      srcs.push_back(staged.back().memory());
-    }
-    if (srcs.size() == 1) {
-      combine = dnnl::reorder(srcs[0], target.memory());
-      combine_args = {{DNNL_ARG_FROM, srcs[0]}, {DNNL_ARG_TO, target.memory()}};
-      return;
-    }
-    std::vector<dnnl::memory::desc> mds;
-    for (auto& m : srcs) mds.push_back(m.get_desc());
-    dnnl::sum::primitive_desc pd(target.desc(), std::vector<float>(srcs.size(), 1.f), mds, eng);
-    combine = dnnl::sum(pd);
-    for (size_t i = 0; i < srcs.size(); ++i) combine_args[DNNL_ARG_MULTIPLE_SRC + int(i)] = srcs[i];
-    combine_args[DNNL_ARG_DST] = target.memory();
-  }
-  void run(dnnl::stream& s) {
-    for (size_t k = 0; k < stage.size(); ++k)
-      stage[k].execute(s, sources[stage_of[k]].memory(), staged[k].memory());
-    combine.execute(s, combine_args);
-  }
-};
-
-struct Plan::Step {
-  const NodeDef* def = nullptr;
-  std::unique_ptr<Node> node;  // none for the executor's own stack and split steps
-  int64_t batch = 0;
-  bool on_loss_path = false;
-  bool needs_grad = false;  // its output depends on a trainable parameter
-  bool run_backward = false;
-  std::vector<bool> wants_input_grad;
-  std::vector<dnnl::memory::desc> input_descs;  // as the node asked for them
-  std::vector<Tensor> converted;                // per input; empty when no reorder
-  std::vector<dnnl::reorder> convert;
-  Tensor out, out_grad;
-  std::vector<Tensor*> input_grads;
-  std::vector<Tensor*> param_grads;
-  std::unique_ptr<Slot> grad_in;  // gathers consumers' gradients into out_grad
-  Tensor plain;                   // plain copy of out for readers, when out is blocked
-  dnnl::reorder to_plain;
-  int folded_into = -1;   // a node that computes this one in its own forward (PlanContext::next)
-  int fused_output = -1;  // the last node folded into this one: its output is written here
-  bool aliased = false;  // out is a view of input 0 (PlanContext::output_aliases_input)
-  bool partial = false;  // offered an output extent: parts of out may never be written
-  std::vector<Tensor> parts;         // stack: each input's slice of out
-  std::vector<dnnl::reorder> gather;  // stack: input -> slice, empty where the input is the slice
-};
 
 Plan::Plan(Model& model, int64_t batch, bool verbose)
     : model_(model), batch_(batch), verbose_(verbose), stream_(model.engine()) {
@@ -210,6 +139,7 @@ std::vector<int> Plan::fusable_readers(int id) const {
 Shape Plan::read_extent(int id) const {
   const Step& s = *steps_[id];
   if (!s.node || s.run_backward || id == model_.output() || readers_[id].empty()) return {};
+  const Shape shape = output_shape(id);
   Shape extent;
   for (auto [c, j] : readers_[id]) {
     const Step& r = *steps_[c];
@@ -218,13 +148,13 @@ Shape Plan::read_extent(int id) const {
     const bool affine =
         r.def->inputs.size() == 1 && !r.def->trainable && !r.run_backward && r.node->is_channel_affine(relu);
     const Shape part = affine ? read_extent(c) : r.node->input_extent(j);
-    if (part.size() != s.def->shape.size()) return {};
+    if (part.size() != shape.size()) return {};
     if (extent.empty()) extent = part;
     for (size_t k = 0; k < part.size(); ++k) extent[k] = std::max(extent[k], part[k]);
   }
   for (size_t k = 0; k < extent.size(); ++k)
-    if (extent[k] <= 0 || extent[k] > s.def->shape[k]) return {};
-  return extent == s.def->shape ? Shape{} : extent;
+    if (extent[k] <= 0 || extent[k] > shape[k]) return {};
+  return extent == shape ? Shape{} : extent;
 }
 
 void Plan::plan_node(int id) {
@@ -232,7 +162,12 @@ void Plan::plan_node(int id) {
   const NodeDef& d = *s.def;
   if (d.role == NodeDef::Role::stack) return plan_stack(id);
   if (d.role == NodeDef::Role::split) return plan_split(id);
-  PlanContext ctx{model_.engine(), s.batch, d.input_shapes, d.shape, {}, {}, d.trainable, verbose_, d.batch_factor};
+  PlanContext ctx(model_.engine(), s.batch);
+  for (const Shape& in : d.input_shapes) ctx.input_shapes.push_back(resolve_batch(in, batch_));
+  ctx.output_shape = resolve_batch(d.shape, batch_);
+  ctx.needs_param_grad = d.trainable;
+  ctx.verbose = verbose_;
+  ctx.batch_groups = d.batch_factor;
   for (int in : d.inputs) {
     ctx.inputs.push_back(steps_[in]->out.desc());
     ctx.needs_input_grad.push_back(s.run_backward && steps_[in]->needs_grad);
@@ -307,86 +242,9 @@ void Plan::plan_node(int id) {
   s.wants_input_grad = ctx.needs_input_grad;
 }
 
-void Plan::plan_gradients() {
-  const auto& nodes = model_.nodes();
-  auto& params = model_.params();
-  // A batched tower's output gradient: each use's split writes its own slice of it.
-  for (size_t c = 0; c < steps_.size(); ++c) {
-    Step& split = *steps_[c];
-    if (nodes[c].role != NodeDef::Role::split || !split.run_backward) continue;
-    Step& producer = *steps_[nodes[c].inputs[0]];
-    if (!producer.run_backward) continue;
-    const dnnl::memory::desc whole = split.input_descs[0];
-    if (producer.out_grad.desc() != whole && !producer.grad_in) {  // blocked: gather plain, then reorder
-      producer.grad_in = std::make_unique<Slot>();
-      producer.grad_in->sources.emplace_back(whole, model_.engine());
-      producer.grad_in->prepare(producer.out_grad, model_.engine());
-    }
-    Tensor& base = producer.grad_in ? producer.grad_in->sources[0] : producer.out_grad;
-    split.out_grad = Tensor::view(base, split.out.desc(), size_t(nodes[c].part) * split.out.size());
-  }
-  // Activation gradients: each producer gathers what its consumers write.
-  std::vector<std::vector<std::pair<int, size_t>>> consumers(steps_.size());
-  for (size_t c = 0; c < steps_.size(); ++c)
-    for (size_t j = 0; j < nodes[c].inputs.size(); ++j)
-      if (steps_[c]->wants_input_grad[j]) consumers[nodes[c].inputs[j]].push_back({int(c), j});
-  for (size_t p = 0; p < steps_.size(); ++p) {
-    auto& list = consumers[p];
-    if (list.empty()) continue;
-    Step& producer = *steps_[p];
-    if (list.size() == 1 && steps_[list[0].first]->input_descs[list[0].second] == producer.out_grad.desc()) {
-      steps_[list[0].first]->input_grads[list[0].second] = &producer.out_grad;
-      continue;
-    }
-    producer.grad_in = std::make_unique<Slot>();
-    producer.grad_in->sources.reserve(list.size());
-    for (auto [c, j] : list) {
-      producer.grad_in->sources.emplace_back(steps_[c]->input_descs[j], model_.engine());
-      steps_[c]->input_grads[j] = &producer.grad_in->sources.back();
-    }
-    producer.grad_in->prepare(producer.out_grad, model_.engine());
-  }
-  // Parameter gradients: one use writes in place; shared uses are summed afterwards.
-  std::vector<std::vector<std::pair<int, size_t>>> users(params.size());
-  for (size_t i = 0; i < steps_.size(); ++i) {
-    if (!steps_[i]->run_backward || !nodes[i].trainable) continue;
-    for (size_t k = 0; k < nodes[i].params.size(); ++k)
-      if (params[nodes[i].params[k]].trainable) users[nodes[i].params[k]].push_back({int(i), k});
-  }
-  for (size_t p = 0; p < params.size(); ++p) {
-    if (users[p].empty()) continue;
-    if (users[p].size() == 1) {
-      steps_[users[p][0].first]->param_grads[users[p][0].second] = &params[p].grad;
-      continue;
-    }
-    auto slot = std::make_unique<Slot>();
-    slot->sources.reserve(users[p].size());
-    for (auto [i, k] : users[p]) {
-      slot->sources.emplace_back(params[p].grad.desc(), model_.engine());
-      steps_[i]->param_grads[k] = &slot->sources.back();
-    }
-    slot->prepare(params[p].grad, model_.engine());
-    param_slots_.push_back(std::move(slot));
-  }
-  for (size_t i = 0; i < steps_.size(); ++i) {
-    Step& s = *steps_[i];
-    if (!s.node) continue;
-    Bindings b;
-    for (size_t j = 0; j < nodes[i].inputs.size(); ++j)
-      b.inputs.push_back(s.converted[j].empty() ? &steps_[nodes[i].inputs[j]]->out : &s.converted[j]);
-    b.input_grads = s.input_grads;
-    b.output = s.fused_output >= 0 ? &steps_[size_t(s.fused_output)]->out : &s.out;
-    b.output_grad = s.run_backward ? &s.out_grad : nullptr;
-    for (int p : nodes[i].params) {
-      b.params.push_back(&params[p].value);
-      params[p].layout_fixed = true;
-    }
-    b.param_grads = s.param_grads;
-    s.node->bind(b);
-  }
-}
-
 Tensor& Plan::input(int node) { return steps_[node]->out; }
+
+Shape Plan::output_shape(int node) const { return resolve_batch(steps_[size_t(node)]->def->shape, batch_); }
 
 void Plan::forward(Mode mode, uint64_t seed, int last_node) {
   const size_t end = last_node >= 0 ? std::min(steps_.size(), size_t(last_node) + 1) : steps_.size();
@@ -400,7 +258,9 @@ void Plan::forward(Mode mode, uint64_t seed, int last_node) {
       if (s.gather[j]) s.gather[j].execute(stream_, steps_[s.def->inputs[j]]->out.memory(), s.parts[j].memory());
     if (!s.node || s.aliased) continue;
     // A frozen node computes as at inference (batch_norm uses its running statistics).
-    ExecContext ctx{stream_, s.def->trainable ? mode : Mode::eval, seed ^ ((i + 1) * 0x9E3779B97F4A7C15ull)};
+    ExecContext ctx(stream_);
+    ctx.mode = s.def->trainable ? mode : Mode::eval;
+    ctx.seed = seed ^ ((i + 1) * 0x9E3779B97F4A7C15ull);
     s.node->forward(ctx);
   }
   stream_.wait();
@@ -412,14 +272,11 @@ void Plan::backward(uint64_t seed) {
     if (!s.run_backward) continue;
     if (s.grad_in) s.grad_in->run(stream_);
     if (!s.node) continue;
-    ExecContext ctx{stream_, s.def->trainable ? Mode::train : Mode::eval, seed ^ ((i + 1) * 0x9E3779B97F4A7C15ull)};
+    ExecContext ctx(stream_);
+    ctx.mode = s.def->trainable ? Mode::train : Mode::eval;
+    ctx.seed = seed ^ ((i + 1) * 0x9E3779B97F4A7C15ull);
     s.node->backward(ctx);
   }
-  stream_.wait();
-}
-
-void Plan::reduce_gradients() {
-  for (auto& slot : param_slots_) slot->run(stream_);
   stream_.wait();
 }
 

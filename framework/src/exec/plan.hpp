@@ -30,8 +30,11 @@ class Plan {
   void reduce_gradients();
   // Loss value of the last forward pass (without regularisation).
   float loss() const;
-  // A node's output of the last forward pass, plain (row-major), batch first.
+  // A node's output of the last forward pass, plain (row-major), batch first: batch() *
+  // volume(output_shape(node)) floats.
   const float* output(int node);
+  // Its per-sample shape in this plan: kBatchDim (a batch-dependent op's) made batch().
+  Shape output_shape(int node) const;
   std::vector<std::string> implementations() const;
 
  private:

@@ -3,6 +3,7 @@
 #include "graph/loss_inputs.hpp"
 
 #include "exec/memory_check.hpp"
+#include "graph/infer_checks.hpp"
 #include "graph/initializers.hpp"
 
 #include <graphrun/error.hpp>
@@ -85,7 +86,9 @@ void Model::expand() {
     d.name = in.name;
     d.op = "input";
     d.attrs = Attributes(in.name);
-    Attributes::Value shape{{}, true, in.where};
+    Attributes::Value shape;
+    shape.is_list = true;
+    shape.where = in.where;
     for (auto v : in.shape) shape.items.push_back(std::to_string(v));
     d.attrs.set("shape", shape);
     d.trainable = false;
@@ -308,6 +311,7 @@ void Model::infer_shapes() {
       node = d.info->make(d.attrs);
       d.shape = node->infer(d.input_shapes);
       d.specs = node->params(d.input_shapes);
+      check_inferred(*d.info, d.input_shapes, d.shape, d.specs);
     } catch (const Error& e) {
       std::string inputs;
       for (size_t i = 0; i < d.inputs.size(); ++i)

@@ -1,5 +1,6 @@
 #include "train/metrics.hpp"
 
+#include <cmath>
 #include <graphrun/error.hpp>
 
 #include <cstdio>
@@ -20,12 +21,20 @@ Metrics Metrics::binary(float same_label, bool higher_is_same) {
 Metrics Metrics::categorical(int classes) {
   Metrics m;
   m.binary_ = false;
+  if (classes < 1) return m;  // no confusion matrix: unscored
   for (int c = 0; c < classes; ++c) m.names_.push_back(std::to_string(c));
   m.confusion_.assign(size_t(classes), std::vector<int64_t>(size_t(classes), 0));
   return m;
 }
 
+Metrics Metrics::for_output(const Shape& per_sample, float same_label, bool higher_is_same) {
+  if (has_batch_dim(per_sample)) return categorical(0);
+  if (volume(per_sample) == 1) return binary(same_label, higher_is_same);
+  return categorical(int(volume(per_sample)));
+}
+
 void Metrics::add_batch(const float* outputs, const float* labels, int64_t count) {
+  if (!scored()) return;
   const int classes = static_cast<int>(confusion_.size());
   for (int64_t i = 0; i < count; ++i) {
     int truth, predicted;
@@ -46,6 +55,7 @@ void Metrics::add_batch(const float* outputs, const float* labels, int64_t count
 }
 
 double Metrics::accuracy() const {
+  if (!scored()) return NAN;
   int64_t right = 0;
   for (size_t c = 0; c < confusion_.size(); ++c) right += confusion_[c][c];
   return total_ ? double(right) / double(total_) : 0;
@@ -86,6 +96,7 @@ void Metrics::restore(const Sums& s) {
 }
 
 std::string Metrics::report() const {
+  if (!scored()) return "not scored: the output is not one prediction per example\n";
   const size_t k = confusion_.size();
   std::string out = "confusion matrix (rows: true class, columns: predicted class)\n";
   char buf[256];

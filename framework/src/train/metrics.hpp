@@ -1,6 +1,8 @@
 #pragma once
 // Accumulates predictions against labels: accuracy, the confusion matrix and the per-class
 // precision / recall / F1 table scikit-learn's classification_report prints.
+#include <graphrun/tensor.hpp>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -14,7 +16,15 @@ class Metrics {
   // higher_is_same: the output is a similarity (above 0.5 predicts "same"), else a
   // distance (below 0.5 predicts "same").
   static Metrics binary(float same_label, bool higher_is_same);
+  // A count below 1 is a batch-level output (volume() of a shape holding kBatchDim):
+  // unscored, as from for_output.
   static Metrics categorical(int classes);
+  // From the output's per-sample shape: [1] binary, [C] categorical; a batch-level shape
+  // (kBatchDim: one value per pair of samples of the batch) is not one prediction per
+  // example, so it is not scored: add_batch counts nothing, accuracy() is NaN, and only
+  // the loss is kept.
+  static Metrics for_output(const Shape& per_sample, float same_label, bool higher_is_same);
+  bool scored() const { return !confusion_.empty(); }
 
   void add_batch(const float* outputs, const float* labels, int64_t count);
   void add_loss(double loss, int64_t count) { loss_sum_ += loss * double(count); loss_count_ += count; }

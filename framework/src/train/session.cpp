@@ -91,10 +91,9 @@ Session::Split& Session::split(const std::string& name) {
 }
 
 Metrics Session::new_metrics() const {
-  const Shape& out = model_->nodes()[model_->output()].shape;
   const float same_label = model_->spec().data.same_label;
-  if (volume(out) == 1) return Metrics::binary(same_label, model_->spec().evaluation.higher_is_same(same_label));
-  return Metrics::categorical(int(volume(out)));
+  return Metrics::for_output(model_->nodes()[model_->output()].shape, same_label,
+                             model_->spec().evaluation.higher_is_same(same_label));
 }
 
 eval::Scorer Session::scorer() {
