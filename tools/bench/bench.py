@@ -19,6 +19,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import shlex
 import shutil
 import socket
@@ -41,7 +42,30 @@ WORKLOADS = {
     "r1_matcher": ("r1_matcher", "train", "graphs/r1_dense_matcher.yaml", 400, [], "R1 dense matcher epoch"),
     "r3_infer": ("r3", "infer", "graphs/r3_siamese_mlp.yaml", 0, [], "R3 inference, test pairs"),
     "r4_infer": ("r4", "infer", "graphs/r4_conv_siamese.yaml", 0, [], "R4 inference, test pairs"),
+    # Koch et al. (R2) on the graph's own Omniglot pairs: 10 training steps of 32 pairs.
+    "koch": ("koch", "train", "graphs/r2_koch_omniglot.yaml", 10, [], "Koch (R2) training steps"),
 }
+# Workloads that read the data their graph names (not MNIST): no --data for them.
+OWN_DATA = {"koch"}
+
+
+def koch_gflop_per_step(pairs=32):
+    """Multiply-adds x 2 of one Koch training step: forward, data gradient (none for the
+    first layer: its input needs none) and weight gradient of every convolution and dense
+    layer, for both images of each pair (2 x pairs images)."""
+    images = 2 * pairs
+    convs = [(1, 64, 96, 10), (64, 128, 42, 7), (128, 128, 18, 4), (128, 256, 6, 4)]  # ic, oc, output size, kernel
+    fwd = [2.0 * ic * oc * out * out * k * k for ic, oc, out, k in convs]
+    dense = 2.0 * 9216 * 4096
+    head = 2.0 * 4096 / 2  # per image: one Dense 1 per pair
+    total = sum(3 * f for f in fwd) - fwd[0] + 3 * dense + 3 * head
+    return total * images / 1e9
+
+
+# Per-step figures for workloads whose single step is the subject (GFLOP/s, convolutions).
+STEP_GFLOP = {"koch": koch_gflop_per_step()}
+# Koch's convolutions by (input channels, output channels, kernel), as oneDNN's log names them.
+KOCH_CONVS = {(1, 64, 10): "conv1", (64, 128, 7): "conv2", (128, 128, 4): "conv3", (128, 256, 4): "conv4"}
 SIDES = ("graphrun", "torch_jemalloc", "torch_plain")
 CLASSIFIER_WEIGHTS = "runs/r1_digit_classifier/weights.safetensors"
 
@@ -68,6 +92,53 @@ def base_env(threads):
     return env
 
 
+def parse_onednn_verbose(stdout, steps):
+    """oneDNN's log of graphrun's timed steps (lines after the driver's marker) as
+    milliseconds per step: per primitive kind, and per convolution layer and pass."""
+    kinds, convs = {}, {}
+    started = False
+    for line in stdout.splitlines():
+        if line.startswith("graphrun_bench: timed steps begin"):
+            started = True
+            continue
+        if not started or not line.startswith(("onednn_verbose,exec,", "dnnl_verbose,exec,")):
+            continue
+        f = line.split(",")
+        try:
+            ms = float(f[-1])
+        except ValueError:
+            continue
+        kind, impl, prop, desc = f[3], f[4], f[5], f[-2]
+        kinds[kind] = kinds.get(kind, 0.0) + ms / steps
+        if kind == "convolution":
+            m = re.search(r"mb(\d+)_(?:g\d+)?ic(\d+)oc(\d+)_ih(\d+)oh(\d+)kh(\d+)", desc)
+            if not m:
+                continue
+            mb, ic, oc, ih, oh, kh = map(int, m.groups())
+            layer = KOCH_CONVS.get((ic, oc, kh), f"ic{ic}oc{oc}k{kh}")
+            what = "forward" if prop.startswith("forward") else prop
+            c = convs.setdefault(f"{layer} {what}", {"layer": layer, "pass": what, "impl": impl, "ms": 0.0,
+                                                     "gflop": 2.0 * mb * oc * oh * oh * ic * kh * kh / 1e9})
+            c["ms"] += ms / steps
+    return {"ms_per_step_by_kind": kinds, "convolutions": convs}
+
+
+def run_conv_ceiling(build_dir, threads, repeats, env):
+    """graphrun_conv_bench: oneDNN's convolutions alone on Koch's layers at batch 64."""
+    exe = os.path.join(build_dir, "tools", "bench", "graphrun_conv_bench")
+    if not os.access(exe, os.X_OK):
+        log(f"note: {exe} missing: no convolution ceiling")
+        return None
+    return run_json([exe, "--batch", "64", "--threads", str(threads), "--repeats", str(repeats)], env)
+
+
+def run_text(cmd, env):
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"command failed ({proc.returncode}): {shlex.join(cmd)}\n{proc.stderr.strip()}")
+    return proc.stdout
+
+
 def prepare(driver, name, graph, extra, data, work, env):
     """Runs graphrun_bench prepare once per workload graph; returns (graph path, prep folder)."""
     prep = os.path.join(work, name)
@@ -83,7 +154,7 @@ def prepare(driver, name, graph, extra, data, work, env):
         graph = os.path.join(prep, os.path.basename(graph))
         with open(graph, "w") as f:
             f.write(text.replace(CLASSIFIER_WEIGHTS, os.path.join(clf_prep, "initial.safetensors")))
-    run_json([driver, "prepare", graph, "--out", prep, "--data", data] + extra, env)
+    run_json([driver, "prepare", graph, "--out", prep] + ([] if name in OWN_DATA else ["--data", data]) + extra, env)
     return graph, prep
 
 
@@ -141,6 +212,8 @@ def main():
     ap.add_argument("--no-plain", action="store_true", help="skip PyTorch without jemalloc")
     ap.add_argument("--results", default=os.path.join(HERE, "results"), help="folder for the JSON results")
     ap.add_argument("--keep", action="store_true", help="keep the working folder (weights, pairs)")
+    ap.add_argument("--conv-repeats", type=int, default=3,
+                    help="koch: timed repetitions of graphrun_conv_bench, the convolutions alone (0: skip)")
     args = ap.parse_args()
 
     names = [w.strip() for w in args.workloads.split(",") if w.strip()]
@@ -150,7 +223,8 @@ def main():
     driver = os.path.join(args.build_dir, "tools", "bench", "graphrun_bench")
     if not os.access(driver, os.X_OK):
         ap.error(f"{driver} missing: cmake --build {args.build_dir} --target graphrun_bench")
-    if not os.path.exists(os.path.join(args.data, "train-images-idx3-ubyte")) and \
+    if any(n not in OWN_DATA for n in names) and \
+            not os.path.exists(os.path.join(args.data, "train-images-idx3-ubyte")) and \
             not os.path.exists(os.path.join(args.data, "train-images-idx3-ubyte.gz")):
         ap.error(f"{args.data} has no MNIST: run tools/setup.sh")
     sides = [s for s in SIDES if not (args.no_plain and s == "torch_plain")]
@@ -164,7 +238,7 @@ def main():
     work = tempfile.mkdtemp(prefix="graphrun_bench_")
     started = datetime.datetime.now()
     load_before = os.getloadavg()
-    runs, implementations, preps = [], {}, {}
+    runs, implementations, preps, breakdowns = [], {}, {}, {}
     try:
         for n in names:
             ref, mode, graph, epoch_steps, extra, _ = WORKLOADS[n]
@@ -173,8 +247,8 @@ def main():
             for n in names:
                 ref, mode, _, epoch_steps, extra, _ = WORKLOADS[n]
                 graph, prep = preps[n]
-                common_g = ["--data", data, "--threads", str(args.threads), "--weights",
-                            os.path.join(prep, "initial.safetensors")] + extra
+                common_g = ([] if n in OWN_DATA else ["--data", data]) + \
+                    ["--threads", str(args.threads), "--weights", os.path.join(prep, "initial.safetensors")] + extra
                 common_t = ["--workload", ref, "--mode", mode, "--prep", prep, "--data", data,
                             "--threads", str(args.threads)]
                 if mode == "train":
@@ -200,6 +274,31 @@ def main():
                     log(f"[{rep + 1}/{args.repeats}] {n:14s} {side:15s} {r['seconds']:9.3f} s"
                         + (f"  {r['pairs_per_second']:10.0f} pairs/s" if mode == "infer" else
                            f"  loss {r['mean_loss']:.4f}") + f"  peak {r['peak_rss_mb']:.0f} MB")
+        # Where the time of one step goes: oneDNN's log of graphrun's steps, torch.profiler
+        # for PyTorch (untimed runs of their own), and the convolutions alone.
+        for n in names:
+            if n not in STEP_GFLOP:
+                continue
+            ref, mode, _, epoch_steps, extra, _ = WORKLOADS[n]
+            graph, prep = preps[n]
+            steps = max(1, round(epoch_steps * args.steps_scale))
+            cmd = [driver, "train", graph, "--threads", str(args.threads), "--weights",
+                   os.path.join(prep, "initial.safetensors"), "--steps", str(steps), "--onednn-verbose"] + extra
+            out = run_text(cmd, env)
+            r = json.loads([l for l in out.splitlines() if l.startswith("{")][-1])
+            breakdowns[n] = {"graphrun": dict(parse_onednn_verbose(out, steps), step_seconds=r["seconds"] / steps)}
+            log(f"[profile] {n:14s} graphrun        {r['seconds'] / steps:9.3f} s/step with ONEDNN_VERBOSE")
+            peer_env = env_jemalloc if "torch_jemalloc" in sides else env
+            t = run_json([args.python, os.path.join(HERE, "bench_torch.py"), "--workload", ref, "--mode", "train",
+                          "--prep", prep, "--data", data, "--threads", str(args.threads), "--steps", str(steps),
+                          "--profile"], peer_env)
+            breakdowns[n]["torch"] = dict(t["profile"], step_seconds=t["seconds"] / steps)
+            log(f"[profile] {n:14s} torch           {t['seconds'] / steps:9.3f} s/step with torch.profiler")
+            if n == "koch" and args.conv_repeats > 0:
+                ceiling = run_conv_ceiling(args.build_dir, args.threads, args.conv_repeats, env)
+                if ceiling:
+                    breakdowns[n]["conv_ceiling"] = ceiling
+                    log(f"[profile] {n:14s} conv ceiling    {ceiling['total_ms'] / 1000:9.3f} s of convolutions")
     finally:
         if args.keep:
             log(f"working folder kept: {work}")
@@ -229,6 +328,12 @@ def main():
         peer = "torch_jemalloc" if "torch_jemalloc" in sides else "torch_plain"
         row["ratio_vs"] = peer
         row["time_ratio"] = row["graphrun"]["seconds"] / row[peer]["seconds"]
+        if n in STEP_GFLOP:
+            row["gflop_per_step"] = STEP_GFLOP[n]
+            for side in sides:
+                per_step = row[side]["seconds"] / row[side]["steps"]
+                row[side]["seconds_per_step"] = per_step
+                row[side]["gflops"] = STEP_GFLOP[n] / per_step
         summary[n] = row
 
     torch_run = next((r for r in runs if r["side"].startswith("torch")), {})
@@ -241,7 +346,7 @@ def main():
         "steps_scale": args.steps_scale, "load_average_before": load_before, "load_average_after": os.getloadavg(),
         "torch": torch_run.get("torch"), "torch_blas": torch_run.get("blas"),
         "torch_libraries": torch_run.get("libraries"), "torch_allocator_check": jemalloc_run.get("allocator"),
-        "summary": summary, "implementations": implementations, "runs": runs,
+        "summary": summary, "implementations": implementations, "runs": runs, "step_breakdown": breakdowns,
     }
     os.makedirs(args.results, exist_ok=True)
     out = os.path.join(args.results, f"{started:%Y-%m-%d}-{host}.json")
@@ -294,9 +399,63 @@ def print_report(result, sides, out):
         key = "mean_loss" if row["mode"] == "train" else "mean_output"
         vals = {s: row[s][key] for s in sides}
         p(f"- {n}: {key} " + ", ".join(f"{s} {v:.5g}" for s, v in vals.items() if v is not None))
+    print_step_breakdown(result, sides)
     p()
     rel = os.path.relpath(out, ROOT)
     p(f"raw results: {out if rel.startswith('..') else rel}")
+
+
+def print_step_breakdown(result, sides):
+    """Per-step figures of the `koch` workload: time, GFLOP/s, the share in convolutions,
+    and graphrun's convolutions against oneDNN's alone (graphrun_conv_bench)."""
+    p = print
+    for n, b in result.get("step_breakdown", {}).items():
+        row = result["summary"][n]
+        gflop = row["gflop_per_step"]
+        p()
+        p(f"### {row['description']}: one step of {row['graphrun']['batch']} pairs, {gflop:.1f} GFLOP")
+        p()
+        p("| side | s per step (median) | GFLOP/s | convolutions ms per step | share of the step |")
+        p("|---|---|---|---|---|")
+        for side in sides:
+            s = row[side]
+            if side == "graphrun":
+                conv, step = b["graphrun"]["ms_per_step_by_kind"].get("convolution", 0.0), b["graphrun"]["step_seconds"]
+            elif side == "torch_jemalloc" or (side == "torch_plain" and "torch_jemalloc" not in sides):
+                conv, step = b["torch"]["conv_ms_per_step"], b["torch"]["step_seconds"]
+            else:
+                conv, step = None, None
+            share = f"{100 * conv / (1000 * step):.0f}% (of {step:.3f} s, profiled run)" if conv is not None else "-"
+            p(f"| {side} | {s['seconds_per_step']:.3f} | {s['gflops']:.0f} | {fmt(conv, 4) if conv is not None else '-'} | {share} |")
+        kinds = b["graphrun"]["ms_per_step_by_kind"]
+        p()
+        p("graphrun, oneDNN primitives per step (ms, ONEDNN_VERBOSE): " +
+          ", ".join(f"{k} {v:.1f}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])))
+        t = b["torch"]
+        p(f"PyTorch (torch.profiler, ms per step): convolutions {t['conv_ms_per_step']:.1f} (forward "
+          f"{t['conv_forward_ms_per_step']:.1f}, backward {t['conv_backward_ms_per_step']:.1f}), dense "
+          f"{t['dense_ms_per_step']:.1f}; largest self times: " +
+          ", ".join(f"{k} {v:.1f}" for k, v in t["top_self_ms_per_step"][:6]))
+        ceiling = b.get("conv_ceiling")
+        if not ceiling:
+            continue
+        lim = {(c["layer"], c["pass"]): c for c in ceiling["passes"]}
+        p()
+        p(f"Convolutions: graphrun's step (ONEDNN_VERBOSE) against oneDNN alone with format_tag::any "
+          f"(graphrun_conv_bench, batch {ceiling['batch']}, median of {ceiling['repeats']})")
+        p()
+        p("| layer, pass | graphrun ms | implementation | alone ms | implementation | alone / graphrun |")
+        p("|---|---|---|---|---|---|")
+        g_total = c_total = 0.0
+        for key, c in sorted(b["graphrun"]["convolutions"].items()):
+            alone = lim.get((c["layer"], c["pass"]))
+            g_total += c["ms"]
+            if alone:
+                c_total += alone["median_ms"]
+            p(f"| {key} | {c['ms']:.1f} | {c['impl']} | {alone['median_ms']:.1f} | {alone['impl']} | "
+              f"{alone['median_ms'] / c['ms']:.2f} |" if alone else f"| {key} | {c['ms']:.1f} | {c['impl']} | - | - | - |")
+        if g_total > 0 and c_total > 0:
+            p(f"| all | {g_total:.1f} | | {c_total:.1f} | | **{c_total / g_total:.2f}** |")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@
 //   graphrun_bench prepare GRAPH --out DIR     initial weights and the train/test pairs,
 //                                              so that the PyTorch peer uses the same ones
 //   graphrun_bench train GRAPH --steps N       one epoch (or N steps) of training
+//                  [--onednn-verbose]          ... with oneDNN's per-primitive times of the steps
 //   graphrun_bench infer GRAPH --batch B       forward passes over the test pairs
 //
 // Each prints one JSON object on stdout.
@@ -22,6 +23,7 @@
 #include <graphrun/plugin_loader.hpp>
 
 #include <CLI/CLI.hpp>
+#include <dnnl.hpp>
 #include <nlohmann/json.hpp>
 
 #include <sys/resource.h>
@@ -51,6 +53,7 @@ struct Options {
   int threads = 2;
   int64_t steps = 0, batch = 0;
   bool verbose = false;
+  bool onednn_verbose = false;
 };
 
 uint64_t mix(uint64_t a, uint64_t b) {  // splitmix64 of a combined pair
@@ -83,10 +86,28 @@ struct SplitData {
   std::vector<data::Pair> pairs;
 };
 
-SplitData load_split(const Session& s, const std::string& name, const std::string& range_override) {
+// Image trees and pair files (R2, Koch): the split as training builds it (a held-out
+// validation fraction left out of train), through the framework's DataSource.
+SplitData load_image_split(Session& s, const std::string& name) {
+  DataSource source(s.model(), s.seed(), false);
+  graphrun::SplitData d = source.split(name);
+  if (d.class_balanced) throw Error(s.spec().file + ": class-balanced batches are not a benchmark workload");
+  SplitData out;
+  out.split = name;
+  out.end = d.images.count;
+  out.images = std::move(d.images);
+  out.pairs = std::move(d.pairs);
+  return out;
+}
+
+SplitData load_split(Session& s, const std::string& name, const std::string& range_override) {
   const DataSpec& d = s.spec().data;
   SplitSpec spec = name == "train" ? d.train : d.test;
   if (!spec.present) throw Error(s.spec().file + ": data has no '" + name + "' split");
+  if (d.format != "idx") {
+    if (!range_override.empty()) throw Error("--train-range is for IDX data sets");
+    return load_image_split(s, name);
+  }
   if (!range_override.empty()) {
     const auto colon = range_override.find(':');
     if (colon == std::string::npos) throw Error("--train-range expects BEGIN:END, got " + range_override);
@@ -168,6 +189,7 @@ json describe_primitives(const std::vector<std::string>& impls, const std::strin
   const std::string tag = "[graphrun] ", slow = "   <-- reference kernel (slow)";
   for (std::string line; std::getline(in, line);) {
     if (line.rfind(tag, 0) != 0) continue;
+    if (line.find("kept in the layout") != std::string::npos) continue;  // a note on a parameter, not a primitive
     line = line.substr(tag.size());
     if (line.size() >= slow.size() && line.compare(line.size() - slow.size(), slow.size(), slow) == 0)
       line.resize(line.size() - slow.size());
@@ -224,6 +246,18 @@ json split_info(const SplitData& d) {
   return {{"split", d.split}, {"begin", d.begin}, {"end", d.end}, {"pairs", d.pairs.size()}};
 }
 
+// The decoded images of a split that is not an IDX file (image trees, pair files), as
+// bytes [count, channels, rows, cols], so that the PyTorch peer reads the very same ones.
+void write_images(const std::string& dir, const std::string& name, const SplitData& d, const Session& s, json& info) {
+  if (s.spec().data.format == "idx") return;
+  const std::string file = name + "_images.u8";
+  std::ofstream f(dir + "/" + file, std::ios::binary);
+  f.write(reinterpret_cast<const char*>(d.images.pixels.data()), std::streamsize(d.images.pixels.size()));
+  if (!f) throw Error(dir + "/" + file + ": cannot write the images");
+  info[name]["images_file"] = file;
+  info[name]["shape"] = {d.images.count, d.images.channels, d.images.rows, d.images.cols};
+}
+
 int prepare(const Options& o, const Registry& registry) {
   Session s(o.graph, registry, session_options(o));
   fs::create_directories(o.out);
@@ -233,10 +267,12 @@ int prepare(const Options& o, const Registry& registry) {
   json info = {{"graph", s.spec().name}, {"seed", s.seed()}, {"batch_size", s.spec().train.batch_size},
                {"eval_batch_size", s.spec().train.eval_batch_size ? s.spec().train.eval_batch_size : s.spec().train.batch_size},
                {"train", split_info(train)}};
+  write_images(o.out, "train", train, s, info);
   if (s.spec().data.test.present) {
     const SplitData test = load_split(s, "test", "");
     write_pairs(o.out + "/test_pairs.bin", test.pairs);
     info["test"] = split_info(test);
+    write_images(o.out, "test", test, s, info);
   }
   std::ofstream(o.out + "/prepare.json") << info.dump(2) << "\n";
   std::printf("%s\n", info.dump().c_str());
@@ -260,7 +296,16 @@ int train(const Options& o, const Registry& registry) {
 
   double loss_sum = 0;
   int64_t examples = 0, epoch = 0;
+  std::vector<double> step_seconds;
+  // oneDNN's own log of the timed steps (one line per primitive run, with its time, on
+  // stdout): plan creation above ran with it off, so only the steps are in it.
+  if (o.onednn_verbose) {
+    std::printf("graphrun_bench: timed steps begin\n");
+    std::fflush(stdout);
+    dnnl::set_verbose(1);
+  }
   const auto start = std::chrono::steady_clock::now();
+  auto last = start;
   loader.start_epoch(epoch);
   for (int64_t i = 0; i < steps; ++i) {
     const data::Batch* b = loader.next();
@@ -277,8 +322,18 @@ int train(const Options& o, const Registry& registry) {
     p.reduce_gradients();
     optimizer->step(m.params());
     examples += b->size;
+    if (steps <= 1000) {
+      const auto now = std::chrono::steady_clock::now();
+      step_seconds.push_back(std::chrono::duration<double>(now - last).count());
+      last = now;
+    }
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (o.onednn_verbose) {
+    dnnl::set_verbose(0);
+    std::fflush(stdout);
+  }
+  if (!step_seconds.empty()) report["step_seconds"] = step_seconds;
   if (!std::isfinite(loss_sum)) throw Error("training diverged: the loss is not finite");
   report["seconds"] = seconds;
   report["examples"] = examples;
@@ -352,6 +407,8 @@ int main(int argc, char** argv) {
     cmd->add_flag("-v,--verbose", o.verbose, "also log every primitive and its oneDNN implementation on stderr");
   }
   tr->add_option("--steps", o.steps, "training steps (default: one epoch)");
+  tr->add_flag("--onednn-verbose", o.onednn_verbose,
+               "oneDNN's verbose log (every primitive run and its time) of the timed steps on stdout");
   CLI11_PARSE(app, argc, argv);
   try {
     PluginLoader loader;

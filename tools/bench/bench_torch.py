@@ -3,7 +3,7 @@ one JSON object. It reads what `graphrun_bench prepare` wrote (initial weights, 
 and test pairs and which images they index), so both sides train the same model from the
 same weights on the same pairs; only the shuffle of each epoch is drawn independently.
 
-  bench_torch.py --workload r3 --mode train --prep DIR --data data/mnist --threads 2 [--steps N]
+  bench_torch.py --workload r3 --mode train --prep DIR --data data/mnist --threads 2 [--steps N] [--profile]
   bench_torch.py --workload r4 --mode infer --prep DIR --data data/mnist --threads 2 [--batch B]
 
 Timed: batch assembly (indexing the image tensor), forward, loss, backward and the
@@ -35,19 +35,47 @@ def rss_now_mb():
 
 def load_split(prep, info, data, split_name, shape):
     s = info[split_name]
-    images, _ = load_mnist(data, s["split"])
-    images = np.ascontiguousarray(images[s["begin"]:s["end"]]).reshape((-1,) + tuple(shape))
+    if "images_file" in s:  # image trees and pair files: the bytes graphrun decoded
+        if tuple(s["shape"][1:]) != tuple(shape):
+            raise ValueError(f"{prep}: {split_name} images are {s['shape'][1:]}, the model takes {shape}")
+        images = np.fromfile(os.path.join(prep, s["images_file"]), dtype=np.uint8).reshape(s["shape"])
+        images = images.astype(np.float32) / np.float32(255.0)
+    else:
+        images, _ = load_mnist(data, s["split"])
+        images = np.ascontiguousarray(images[s["begin"]:s["end"]]).reshape((-1,) + tuple(shape))
     a, b, label = read_pairs(os.path.join(prep, f"{split_name}_pairs.bin"))
     if len(a) != s["pairs"]:
         raise ValueError(f"{prep}: {split_name}_pairs.bin holds {len(a)} pairs, prepare.json says {s['pairs']}")
     return torch.from_numpy(images), torch.from_numpy(a), torch.from_numpy(b), torch.from_numpy(label)
 
 
-def run_train(wl, model, images, a, b, label, batch, steps, seed):
+def conv_profile(prof, steps):
+    """Milliseconds per step in convolutions (forward aten::convolution and
+    aten::convolution_backward, each with everything it calls: oneDNN's kernels and
+    PyTorch's reorders around them) and in the dense layers, from torch.profiler."""
+    ka = prof.key_averages()
+    total = {e.key: e.cpu_time_total / 1000.0 for e in ka}
+    conv = total.get("aten::convolution", 0.0) + total.get("aten::convolution_backward", 0.0)
+    dense = total.get("aten::linear", 0.0) + total.get("AddmmBackward0", 0.0)
+    top = sorted(ka, key=lambda e: -e.self_cpu_time_total)[:12]
+    return {"conv_ms_per_step": conv / steps, "conv_forward_ms_per_step": total.get("aten::convolution", 0.0) / steps,
+            "conv_backward_ms_per_step": total.get("aten::convolution_backward", 0.0) / steps,
+            "dense_ms_per_step": dense / steps,
+            "top_self_ms_per_step": [[e.key, e.self_cpu_time_total / 1000.0 / steps] for e in top]}
+
+
+def run_train(wl, model, images, a, b, label, batch, steps, seed, profile=False):
     model.train()
     optimizer = wl["optimizer"](model.parameters())
-    loss_fn = wl["loss"]
+    data_loss = wl["loss"]
+    regularizer = wl.get("regularizer")
     pairs_feed = wl["feed"] == "pairs"
+    last_data_loss = [0.0]
+
+    def loss_fn(out, y):  # the data loss is reported, the regularised one differentiated
+        loss = data_loss(out, y)
+        last_data_loss[0] = loss
+        return loss + regularizer(model) if regularizer else loss
 
     def forward(idx):
         if pairs_feed:
@@ -66,7 +94,12 @@ def run_train(wl, model, images, a, b, label, batch, steps, seed):
     per_epoch = (n + batch - 1) // batch
     rng = np.random.default_rng(seed)
     loss_sum, examples = 0.0, 0
-    start = time.perf_counter()
+    step_seconds = []
+    prof = None
+    if profile:
+        prof = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU])
+        prof.__enter__()
+    start = last = time.perf_counter()
     order = None
     for i in range(steps):
         k = i % per_epoch
@@ -77,10 +110,20 @@ def run_train(wl, model, images, a, b, label, batch, steps, seed):
         loss = forward(idx)
         loss.backward()
         optimizer.step()
-        loss_sum += loss.item() * len(idx)
+        loss_sum += last_data_loss[0].item() * len(idx)
         examples += len(idx)
+        if steps <= 1000:
+            now = time.perf_counter()
+            step_seconds.append(now - last)
+            last = now
     seconds = time.perf_counter() - start
-    return {"seconds": seconds, "examples": examples, "mean_loss": loss_sum / examples}
+    result = {"seconds": seconds, "examples": examples, "mean_loss": loss_sum / examples}
+    if step_seconds:
+        result["step_seconds"] = step_seconds
+    if prof is not None:
+        prof.__exit__(None, None, None)
+        result["profile"] = conv_profile(prof, steps)
+    return result
 
 
 def run_infer(model, images, a, b, batch):
@@ -108,6 +151,8 @@ def main():
     ap.add_argument("--steps", type=int, default=0, help="training steps (default: one epoch)")
     ap.add_argument("--batch", type=int, default=0, help="batch size (default: the graph's)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--profile", action="store_true",
+                    help="training: torch.profiler over the timed steps (time in convolutions and dense layers)")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -125,7 +170,7 @@ def main():
         batch = args.batch or info["batch_size"]
         per_epoch = (len(a) + batch - 1) // batch
         steps = args.steps or per_epoch
-        result = run_train(wl, model, images, a, b, label, batch, steps, args.seed)
+        result = run_train(wl, model, images, a, b, label, batch, steps, args.seed, args.profile)
     else:
         batch = args.batch or info["eval_batch_size"]
         steps = (len(a) + batch - 1) // batch

@@ -195,6 +195,60 @@ class R1DenseMatcher(nn.Module):
                 **layer_names(self.p, "p")}
 
 
+class KochTower(nn.Module):
+    """The tower of graphs/r2_koch_omniglot.yaml (Koch et al. 2015): Conv 64@10x10 relu, BN,
+    MaxPool 2, Conv 128@7x7 relu, BN, MaxPool, Conv 128@4x4 relu, BN, MaxPool, Conv 256@4x4
+    relu, BN, Flatten (9216), Dense 4096 sigmoid."""
+
+    def __init__(self, channels=1):
+        super().__init__()
+        self.convs = nn.ModuleList([nn.Conv2d(channels, 64, 10), nn.Conv2d(64, 128, 7), nn.Conv2d(128, 128, 4),
+                                    nn.Conv2d(128, 256, 4)])
+        self.norms = nn.ModuleList([KerasBatchNorm(c) for c in (64, 128, 128, 256)])
+        self.dense = nn.Linear(9216, 4096)
+
+    def forward(self, x):
+        for i, (conv, norm) in enumerate(zip(self.convs, self.norms)):
+            x = norm(F.relu(conv(x)))
+            if i < 3:
+                x = F.max_pool2d(x, 2)
+        return torch.sigmoid(self.dense(torch.flatten(x, 1)))
+
+
+class KochSiamese(nn.Module):
+    """graphs/r2_koch_omniglot.yaml: the shared Koch tower on both images (left first, each
+    use normalised by its own batch statistics, as Keras and graphrun do), |a - b|, Dropout
+    0.3, Dense 1 sigmoid. l2_loss() is the graph's kernel L2 (2e-4 on the convolutions, 2e-3
+    on the 4096 dense layer), added to the loss as Keras does."""
+
+    L2 = {"conv": 2e-4, "dense": 2e-3}
+
+    def __init__(self, channels=1, dropout_rate=0.3):
+        super().__init__()
+        self.rate = dropout_rate
+        self.tower = KochTower(channels)
+        self.p = nn.Linear(4096, 1)
+
+    def forward(self, left, right):
+        a = self.tower(left)
+        b = self.tower(right)
+        return torch.sigmoid(self.p(dropout(torch.abs(a - b), self.rate, self.training)))
+
+    def l2_loss(self):
+        reg = sum(torch.sum(c.weight * c.weight) for c in self.tower.convs) * self.L2["conv"]
+        return reg + self.L2["dense"] * torch.sum(self.tower.dense.weight * self.tower.dense.weight)
+
+    def names(self):
+        t = self.tower
+        n = {}
+        for i, (conv, norm) in enumerate(zip(t.convs, t.norms), 1):
+            n.update(layer_names(conv, f"koch/conv2d_{i}"))
+            n.update(norm.names(f"koch/batch_norm_{i}"))
+        n.update(layer_names(t.dense, "koch/dense_1"))
+        n.update(layer_names(self.p, "p"))
+        return n
+
+
 class KerasRMSprop:
     """TensorFlow's ApplyRMSProp without momentum: ms = rho ms + (1 - rho) g^2;
     w -= lr g / sqrt(ms + eps) (epsilon inside the root, unlike torch.optim.RMSprop)."""
@@ -275,4 +329,7 @@ WORKLOADS = {
                           optimizer=lambda p: KerasAdam(p, lr=1e-3)),
     "r1_matcher": dict(graph="graphs/r1_dense_matcher.yaml", make=R1DenseMatcher, shape=(1, 28, 28), feed="pairs",
                        loss=binary_crossentropy, optimizer=lambda p: KerasAdam(p, lr=1e-3)),
+    # Images from the files graphrun_bench prepare writes (the graph's Omniglot pairs).
+    "koch": dict(graph="graphs/r2_koch_omniglot.yaml", make=KochSiamese, shape=(1, 105, 105), feed="pairs",
+                 loss=binary_crossentropy, regularizer=lambda m: m.l2_loss(), optimizer=lambda p: KerasAdam(p, lr=5e-5)),
 }

@@ -37,16 +37,17 @@ std::vector<float> Scorer::pair_scores(const data::ImageSet& set, const std::vec
   const int64_t size = set.image_size();
   for (size_t begin = 0; begin < pairs.size(); begin += size_t(batch_)) {
     const int64_t n = std::min<int64_t>(batch_, int64_t(pairs.size() - begin));
-    b.size = n;
-    b.left.resize(size_t(n * size));
-    b.right.resize(size_t(n * size));
-    b.label.assign(size_t(n), 0.f);
-    b.klass.assign(size_t(n), 0.f);
-    for (int64_t k = 0; k < n; ++k) {
-      set.copy_image(pairs[begin + size_t(k)].first, b.left.data() + k * size);
-      set.copy_image(pairs[begin + size_t(k)].second, b.right.data() + k * size);
+    b.size = batch_;  // a short last chunk is padded with its last pair: one plan for every chunk
+    b.left.resize(size_t(batch_ * size));
+    b.right.resize(size_t(batch_ * size));
+    b.label.assign(size_t(batch_), 0.f);
+    b.klass.assign(size_t(batch_), 0.f);
+    for (int64_t k = 0; k < batch_; ++k) {
+      const auto& pair = pairs[begin + size_t(std::min(k, n - 1))];
+      set.copy_image(pair.first, b.left.data() + k * size);
+      set.copy_image(pair.second, b.right.data() + k * size);
     }
-    Plan& p = plan_for_(n);
+    Plan& p = plan_for_(batch_);
     feed_batch(model_, p, b);
     p.forward(Mode::eval, 0, out);
     std::copy_n(p.output(out), n, scores.begin() + long(begin));
@@ -61,13 +62,13 @@ std::vector<float> Scorer::embeddings(const data::ImageSet& set, const std::vect
   data::Batch b;
   for (size_t begin = 0; begin < images.size(); begin += size_t(batch_)) {
     const int64_t n = std::min<int64_t>(batch_, int64_t(images.size() - begin));
-    b.size = n;
-    b.left.resize(size_t(n * size));
-    for (int64_t k = 0; k < n; ++k) set.copy_image(images[begin + size_t(k)], b.left.data() + k * size);
+    b.size = batch_;  // padded with the last image, as above
+    b.left.resize(size_t(batch_ * size));
+    for (int64_t k = 0; k < batch_; ++k) set.copy_image(images[begin + size_t(std::min(k, n - 1))], b.left.data() + k * size);
     b.right = b.left;  // a pair graph's tower may read either input
-    b.label.assign(size_t(n), 0.f);
-    b.klass.assign(size_t(n), 0.f);
-    Plan& p = plan_for_(n);
+    b.label.assign(size_t(batch_), 0.f);
+    b.klass.assign(size_t(batch_), 0.f);
+    Plan& p = plan_for_(batch_);
     feed_batch(model_, p, b);
     p.forward(Mode::eval, 0, embedding_);
     std::copy_n(p.output(embedding_), n * d, out.begin() + long(begin * size_t(d)));

@@ -96,9 +96,12 @@ Metrics Session::new_metrics() const {
                              model_->spec().evaluation.higher_is_same(same_label));
 }
 
+// The training batch: its plan exists already, and the scorer pads a short last chunk, so
+// scoring makes no plan of its own (a Koch-sized plan per batch size ran to gigabytes).
 eval::Scorer Session::scorer() {
   const TrainSpec& t = model_->spec().train;
-  const int64_t batch = std::max<int64_t>(t.eval_batch_size ? t.eval_batch_size : t.batch_size, 128);
+  const DataSpec& d = model_->spec().data;
+  const int64_t batch = d.strategy == "class_balanced" ? d.batch_classes * d.images_per_class : t.batch_size;
   return eval::Scorer(*model_, [this](int64_t b) -> Plan& { return plan(b); }, batch);
 }
 

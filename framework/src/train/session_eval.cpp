@@ -35,7 +35,8 @@ SplitFigures Session::evaluate_all(const std::string& name, bool final) {
     Plan& p = plan(b->size);
     feed_batch(*model_, p, *b);
     p.forward(Mode::eval, 0);
-    if (model_->loss() >= 0) f.metrics.add_loss(p.loss(), b->size);
+    // As Keras's val_loss: the regularisation term included, as in the training loss.
+    if (model_->loss() >= 0) f.metrics.add_loss(p.loss() + regularization_loss(model_->params()), b->size);
     if (label >= 0 && !s.data.class_balanced) f.metrics.add_batch(p.output(model_->output()), p.input(label).data(), b->size);
     if (pair_scores) {
       const float* out = p.output(model_->output());
