@@ -26,14 +26,14 @@ TEST_CASE("thread governor: a fixed count never changes") {
   run(g, 500, 1.0, 0.1, 2);
   CHECK(g.threads() == 2);
   CHECK(g.switches() == 0);
-  ThreadGovernor one(1, true, false);  // nothing to choose from
+  ThreadGovernor one(1, true, false, 0.0);  // nothing to choose from
   run(one, 500, 1.0, 0.1, 1);
   CHECK(one.threads() == 1);
 }
 
 TEST_CASE("thread governor: moves to fewer threads when they run faster, and back when the load goes") {
   const int saved = threads();
-  ThreadGovernor g(2, true, false);
+  ThreadGovernor g(2, true, false, 0.0);
   // Quiet: two threads twice as fast; probes fail and back off, most steps stay at 2.
   const int low_quiet = run(g, 2000, 0.01, 0.02, 2);
   CHECK(g.threads() == 2);
@@ -53,8 +53,32 @@ TEST_CASE("thread governor: moves to fewer threads when they run faster, and bac
 }
 
 TEST_CASE("thread governor: a small difference is not worth a switch") {
-  ThreadGovernor g(2, true, false);
+  ThreadGovernor g(2, true, false, 0.0);
   run(g, 3000, 0.010, 0.0095, 2);  // 5% faster at one thread: below the 15% it asks for
   CHECK(g.threads() == 2);
   CHECK(g.switches() == 0);
+}
+
+TEST_CASE("thread governor: starts with fewer threads when other processes keep the cores busy") {
+  const int saved = threads();
+  ThreadGovernor busy(2, true, false, 1.5);
+  CHECK(busy.threads() == 1);
+  CHECK(threads() == 1);
+  run(busy, 300, 0.01, 0.02, 2);  // the load went: the probes find two threads faster
+  CHECK(busy.threads() == 2);
+  ThreadGovernor quiet(2, true, false, 0.2);
+  CHECK(quiet.threads() == 2);
+  set_threads(saved);
+}
+
+TEST_CASE("thread governor: a hopeless probe ends at its first slow step") {
+  ThreadGovernor g(2, true, false, 0.0);
+  int low_steps = 0;
+  for (int i = 0; i < 400; ++i) {
+    const bool low = g.threads() < 2;
+    low_steps += low;
+    g.after_step(low ? 1.0 : 0.01);  // one thread a hundred times slower
+  }
+  CHECK(g.threads() == 2);
+  CHECK(low_steps <= 2 * 3);  // each probe: the unmeasured step and one measured one
 }

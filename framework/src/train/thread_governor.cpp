@@ -3,7 +3,9 @@
 #include "train/threads.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <thread>
 
 namespace graphrun {
 namespace {
@@ -15,9 +17,43 @@ double median(std::vector<double> v) {
 
 }  // namespace
 
-ThreadGovernor::ThreadGovernor(int threads, bool adaptive, bool verbose)
+// Cores other processes kept busy over a short look at /proc/stat (-1 where it cannot be read).
+double busy_cores_elsewhere() {
+  auto sample = [](uint64_t& busy, uint64_t& total) {
+    std::FILE* f = std::fopen("/proc/stat", "r");
+    if (!f) return false;
+    unsigned long long v[8] = {};
+    const int n = std::fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+    std::fclose(f);
+    if (n < 5) return false;
+    total = 0;
+    for (auto x : v) total += x;
+    busy = total - v[3] - v[4];  // all but idle and iowait
+    return true;
+  };
+  uint64_t b0, t0, b1, t1;
+  if (!sample(b0, t0)) return -1;
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  if (!sample(b1, t1) || t1 <= t0) return -1;
+  const double cores = std::max(1u, std::thread::hardware_concurrency());
+  return cores * double(b1 - b0) / double(t1 - t0);  // this process sleeps meanwhile
+}
+
+ThreadGovernor::ThreadGovernor(int threads, bool adaptive, bool verbose, double busy_elsewhere)
     : adaptive_(adaptive && threads > 1), verbose_(verbose), high_(threads), low_(std::max(1, threads / 2)),
-      current_(threads), home_(threads) {}
+      current_(threads), home_(threads) {
+  if (!adaptive_) return;
+  // Start where the free cores say; the probes correct a wrong start either way.
+  const double busy = busy_elsewhere < 0 ? busy_cores_elsewhere() : busy_elsewhere;
+  const double free = double(std::max(1u, std::thread::hardware_concurrency())) - busy;
+  if (busy >= 0 && free < double(high_) - 0.5) {
+    home_ = low_;
+    switch_to(low_);
+    if (verbose_)
+      std::fprintf(stderr, "graphrun: note: other processes keep %.1f cores busy: starting with %d compute thread%s\n", busy,
+                   low_, low_ > 1 ? "s" : "");
+  }
+}
 
 void ThreadGovernor::switch_to(int threads) {
   current_ = threads;
@@ -51,11 +87,13 @@ void ThreadGovernor::after_step(double seconds) {
     return;
   }
   probe_.push_back(seconds);
-  if (probe_.size() < size_t(kProbe)) return;
+  // A probe step far slower than the usual ones settles it: more of them would only cost.
+  const bool hopeless = seconds > 2 * median(window_);
+  if (probe_.size() < size_t(kProbe) && !hopeless) return;
   probing_ = false;
   since_probe_ = 0;
   const double here = median(window_), there = median(probe_);
-  if (there < kGain * here) {
+  if (!hopeless && there < kGain * here) {
     if (verbose_ && !noted_)
       std::fprintf(stderr, "\ngraphrun: note: %d compute thread%s ran steps %.1fx faster than %d (other processes are %s the cores): using %d\n",
                    current_, current_ > 1 ? "s" : "", here / there, home_, current_ < home_ ? "using" : "no longer using",

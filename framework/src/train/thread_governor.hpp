@@ -12,7 +12,8 @@ class ThreadGovernor {
  public:
   // Not adaptive: always `threads` (an explicit --threads or train.threads: the same seed and
   // thread count give the same run). Adaptive: `threads` and max(1, threads / 2) compete.
-  ThreadGovernor(int threads, bool adaptive, bool verbose);
+  // busy_elsewhere: cores other processes keep busy at the start (negative: measure it).
+  ThreadGovernor(int threads, bool adaptive, bool verbose, double busy_elsewhere = -1);
 
   int threads() const { return current_; }
   int64_t switches() const { return switches_; }
