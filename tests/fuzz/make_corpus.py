@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """Writes the seed corpora of tests/fuzz/corpus/<target>/: small valid inputs of each reader.
 
-Run from anywhere: python3 tests/fuzz/make_corpus.py. (The JPEG and TIFF seeds of
-image_decode were written once with OpenCV's imwrite and are kept as they are.)
+Run from anywhere: python3 tests/fuzz/make_corpus.py. The other seeds of image_decode
+(JPEG, TIFF, 8-bit BMP, RGBA PNG, ASCII PPM, PBM) were written once with OpenCV's
+imencode, and the found_* files are what the fuzzers found (each also a case of
+tests/framework/test_fuzz_spec_checkpoint.cpp or tests/data/test_fuzz_data_readers.cpp):
+this script leaves them as they are.
 """
 import gzip
 import json
