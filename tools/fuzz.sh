@@ -6,6 +6,7 @@
 # Each starts from its seeds (tests/fuzz/corpus/<target>/) and what earlier runs added
 # (build-fuzz/corpus/<target>/); a finding is written to build-fuzz/artifacts/<target>/ and
 # the log to build-fuzz/logs/<target>.log. Exit 1 if any target found something.
+# (It runs everything under nice itself: a `nice tools/fuzz.sh` left the fuzzers at 19.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-600}"
