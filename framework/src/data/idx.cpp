@@ -1,5 +1,7 @@
 #include "data/idx.hpp"
 
+#include "target_clones.hpp"
+
 #include <zlib.h>
 
 #include <algorithm>
@@ -181,7 +183,7 @@ int32_t ImageSet::num_classes() const {
 
 namespace {
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) void bytes_to_unit(const uint8_t* src, size_t n,
+GRAPHRUN_TARGET_CLONES("avx512f", "avx2", "default") void bytes_to_unit(const uint8_t* src, size_t n,
                                                                                 float* dst) {
   for (size_t i = 0; i < n; ++i) dst[i] = static_cast<float>(src[i]) * ImageSet::kByteScale;
 }

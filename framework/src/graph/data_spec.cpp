@@ -19,7 +19,10 @@ std::vector<double> numbers(const Ctx& c, const YAML::Node& parent, const std::s
 data::ClassSelection parse_classes(const Ctx& c, const YAML::Node& n, const std::string& what) {
   data::ClassSelection s;
   if (n.IsSequence()) {  // classes: [s31, s32, ...]
-    for (const auto& name : n) s.names.push_back(name.as<std::string>());
+    for (const auto& name : n) {
+      if (!name.IsScalar()) c.fail(name, what + ": 'classes' lists class names (folder names), not lists or maps");
+      s.names.push_back(name.Scalar());
+    }
     if (s.names.empty()) c.fail(n, what + ": 'classes' lists no class");
     return s;
   }
@@ -27,7 +30,9 @@ data::ClassSelection parse_classes(const Ctx& c, const YAML::Node& n, const std:
   if (n["names"]) s.names = c.value<std::vector<std::string>>(n, "names", {}, what + ".classes");
   if (n["range"]) {
     auto r = numbers(c, n, "range", 2, what + ".classes");
-    if (r[0] < 0 || r[1] <= r[0]) c.fail(n["range"], what + ".classes: 'range' must be [begin, end) with 0 <= begin < end");
+    // Written so that NaN fails too; the bound keeps the conversion to int64_t defined.
+    if (!(r[0] >= 0 && r[1] > r[0] && r[1] <= 1e15))
+      c.fail(n["range"], what + ".classes: 'range' must be [begin, end) with 0 <= begin < end");
     s.begin = int64_t(r[0]), s.end = int64_t(r[1]);
   }
   if (n["fraction"]) {
@@ -46,6 +51,7 @@ SplitSpec parse_split(const Ctx& c, const YAML::Node& n, const std::string& form
   if (!n) return s;
   s.present = true;
   s.where = c.at(n);
+  if (!n.IsMap()) c.fail(n, what + " must be a map");  // (n["holdout"] on a scalar throws BadSubscript)
   if (n["holdout"]) {
     c.only_keys(n, {"holdout"}, what);
     s.holdout = c.value<double>(n, "holdout", 0, what);

@@ -188,7 +188,7 @@ GraphSpec parse_graph_spec(const std::string& text, const std::string& file_name
     throw Error(file_name + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
                 ": malformed YAML: " + e.msg);
   }
-  check_unique_keys(root, file_name);
+  check_unique_keys(root, file_name, text.size());
   if (!root.IsMap()) throw Error(file_name + ": a graph file is a YAML map with name, inputs, nodes, output, ...");
   c.only_keys(root, {"name", "inputs", "towers", "nodes", "output", "loss", "data", "evaluation", "train"}, "graph");
 
@@ -219,7 +219,8 @@ GraphSpec parse_graph_spec(const std::string& text, const std::string& file_name
         t.batch_uses = c.value<bool>(layers, "batch_uses", true, "tower '" + t.name + "'");
         t.weights_file = c.value<std::string>(layers, "weights", "", "tower '" + t.name + "'");
         t.weights_prefix = c.value<std::string>(layers, "weights_prefix", "", "tower '" + t.name + "'");
-        layers.reset(kv.second["layers"]);
+        if (!kv.second["layers"]) c.fail(kv.first, "tower '" + t.name + "' must be a non-empty list of layers");
+        layers.reset(kv.second["layers"]);  // (reset() throws InvalidNode for a missing key)
       }
       if (!layers || !layers.IsSequence() || layers.size() == 0)
         c.fail(kv.first, "tower '" + t.name + "' must be a non-empty list of layers");

@@ -19,7 +19,8 @@ std::string read_graph_file(const std::string& path);
 // Throws Error for a text over the limit (parse_graph_spec's own input).
 void check_graph_size(uint64_t bytes, const std::string& file);
 // Throws Error naming file:line:col of both entries of the first duplicate key in any map
-// (and of keys that are not plain names, or nesting too deep to be a graph).
-void check_unique_keys(const YAML::Node& root, const std::string& file);
+// (and of keys that are not plain names, nesting too deep to be a graph, or aliases that
+// make the tree far larger than its text of text_bytes).
+void check_unique_keys(const YAML::Node& root, const std::string& file, uint64_t text_bytes);
 
 }  // namespace graphrun

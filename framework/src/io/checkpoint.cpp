@@ -186,6 +186,12 @@ Checkpoint read_checkpoint(const std::string& path) {
     try {
       const std::string dtype = entry.at("dtype").get<std::string>();
       if (dtype != "F32") throw bad(tensor + " has dtype " + dtype + " (only F32 is supported)");
+      // nlohmann's get<> would take 2.5 as 2 and true as 1, and converting 1e300 is undefined.
+      for (const char* key : {"shape", "data_offsets"}) {
+        const nlohmann::json& v = entry.at(key);
+        if (!v.is_array() || !std::all_of(v.begin(), v.end(), [](const nlohmann::json& x) { return x.is_number_integer(); }))
+          throw bad(tensor + " has " + key + " " + v.dump() + " (expected a list of whole numbers)");
+      }
       StoredTensor t;
       t.shape = entry.at("shape").get<std::vector<int64_t>>();
       auto offsets = entry.at("data_offsets").get<std::vector<uint64_t>>();
@@ -202,7 +208,7 @@ Checkpoint read_checkpoint(const std::string& path) {
         throw bad(tensor + " has shape " + entry.at("shape").dump() + " (" + (count > data_size ? "more than the file holds" : std::to_string(count * sizeof(float)) + " bytes") +
                   ") but its data offsets span " + std::to_string(offsets[1] - offsets[0]) + " bytes");
       t.values.resize(count);
-      std::memcpy(t.values.data(), data.data() + offsets[0], count * sizeof(float));
+      if (count) std::memcpy(t.values.data(), data.data() + offsets[0], count * sizeof(float));  // an empty vector has no data()
       for (size_t i = 0; i < t.values.size(); ++i)
         if (!std::isfinite(t.values[i]))
           throw bad(tensor + " holds " + (std::isnan(t.values[i]) ? "NaN" : "an infinite value") + " at element " +

@@ -1,5 +1,7 @@
 #include "train/optimizer.hpp"
 
+#include "target_clones.hpp"
+
 #include <graphrun/error.hpp>
 
 #include <algorithm>
@@ -19,7 +21,7 @@ double arg(const std::map<std::string, double>& args, const std::string& key, do
 // picks what the machine has: the baseline's 4-lane square roots and divisions made
 // RMSprop 5-7% of an R3 step). Large tensors are split into chunks across the threads;
 // neither changes any result.
-#define GRAPHRUN_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#define GRAPHRUN_VECTOR_CLONES GRAPHRUN_TARGET_CLONES("avx512f", "avx2", "default")
 
 GRAPHRUN_VECTOR_CLONES void sgd_rule(float* w, const float* g, float* v, size_t n, float lr, float mu, bool nesterov) {
   for (size_t i = 0; i < n; ++i) {
