@@ -182,3 +182,46 @@ TEST_CASE("cli images: bad image data is one message and exit 1") {
     check_one_error(run("train " + graph_in(dir, root, data) + args), dir + "/pairs.txt:3: names " + root + "/Ben/Ben_0003.jpg");
   }
 }
+
+// The official runs' layout made from the tree's test classes c3-c5: image 0 of each is a
+// run's training image, image 1 its query.
+std::string oneshot_runs_in(const std::string& dir, const std::string& tree) {
+  const std::string runs = dir + "/runs";
+  std::string labels;
+  for (int k = 1; k <= 3; ++k) {
+    const std::string c = "c" + std::to_string(k + 2), item = std::to_string(k) + ".png";
+    fs::create_directories(runs + "/run01/training");
+    fs::create_directories(runs + "/run01/test");
+    fs::copy_file(tree + "/" + c + "/" + c + "_0.png", runs + "/run01/training/class0" + item);
+    fs::copy_file(tree + "/" + c + "/" + c + "_1.png", runs + "/run01/test/item0" + item);
+    labels += "run01/test/item0" + item + " run01/training/class0" + item + "\n";
+  }
+  testing::write_text(runs + "/run01/class_labels.txt", labels);
+  return runs;
+}
+
+TEST_CASE("cli images: oneshot_runs_each_epoch records the runs' accuracy after every epoch") {
+  const std::string dir = testing::fresh_folder("cli_images_runs_curve");
+  const std::string tree = tree_in(dir);
+  std::string graph = graph_in(dir, tree);
+  testing::write_text(graph, replaced(read(graph), "  verify: all\n",
+                                      "  verify: all\n  oneshot_runs: " + oneshot_runs_in(dir, tree) +
+                                          "\n  oneshot_runs_each_epoch: true\n"));
+  const Result t = run("train " + graph + " --epochs 2 --threads 1 --out " + dir + "/run");
+  CAPTURE(t.output);
+  REQUIRE(t.code == 0);
+  CHECK(t.output.find("Epoch 2/2") != std::string::npos);
+  CHECK(t.output.find(" - test_oneshot_runs: ") != std::string::npos);
+  std::ifstream history(dir + "/run/history.csv");
+  std::string header, row;
+  std::getline(history, header);
+  REQUIRE(header.find("test_oneshot_runs") != std::string::npos);
+  int rows = 0;
+  while (std::getline(history, row)) ++rows;
+  CHECK(rows == 2);
+
+  // Without the runs there is nothing to score each epoch.
+  testing::write_text(graph, replaced(read(graph), "  oneshot_runs: ", "  #"));
+  check_one_error(run("train " + graph + " --epochs 1 --quiet --threads 1 --out " + dir + "/run2"),
+                  "'oneshot_runs_each_epoch' needs 'oneshot_runs'");
+}

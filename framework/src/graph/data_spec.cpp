@@ -177,7 +177,7 @@ EvaluationSpec parse_evaluation(const Ctx& c, const YAML::Node& n) {
   EvaluationSpec e;
   if (!n) return e;
   const std::string what = "evaluation";
-  c.only_keys(n, {"score", "embedding", "distance", "verify", "oneshot_runs", "tasks"}, what);
+  c.only_keys(n, {"score", "embedding", "distance", "verify", "oneshot_runs", "oneshot_runs_each_epoch", "tasks"}, what);
   e.present = true;
   e.where = c.at(n);
   e.score = c.value<std::string>(n, "score", "", what);
@@ -190,6 +190,9 @@ EvaluationSpec parse_evaluation(const Ctx& c, const YAML::Node& n) {
   e.verify = c.value<std::string>(n, "verify", e.embedding.empty() ? "pairs" : "all", what);
   if (e.verify != "pairs" && e.verify != "all") c.fail(n["verify"], what + ": 'verify' is pairs (the split's pairs) or all (every pair of its images)");
   e.oneshot_runs = c.value<std::string>(n, "oneshot_runs", "", what);
+  e.oneshot_runs_each_epoch = c.value<bool>(n, "oneshot_runs_each_epoch", false, what);
+  if (e.oneshot_runs_each_epoch && e.oneshot_runs.empty())
+    c.fail(n["oneshot_runs_each_epoch"], what + ": 'oneshot_runs_each_epoch' needs 'oneshot_runs'");
   if (const YAML::Node t = n["tasks"]) {
     c.only_keys(t, {"ways", "shots", "queries", "count", "seed"}, what + ".tasks");
     e.has_tasks = true;

@@ -55,6 +55,9 @@ struct EvaluationSpec {
   std::string distance = "euclidean";  // euclidean | sqeuclidean | cosine
   std::string verify = "pairs";    // pairs: the split's pairs | all: every pair of the split's images
   std::string oneshot_runs;        // the official Omniglot runs, scored with the test figures
+  // Also after every epoch, as the history's test_oneshot_runs: a learning curve on the test
+  // runs, which no callback may monitor (choosing by it would tune on the test set).
+  bool oneshot_runs_each_epoch = false;
   data::TaskSpec tasks;            // N-way K-shot tasks drawn from the validation and test splits
   bool has_tasks = false;
   bool present = false;

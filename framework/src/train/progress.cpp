@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <string>
 #include <unistd.h>
 
@@ -25,14 +26,14 @@ void Progress::update(int64_t step, double loss, double accuracy) {
   if (!std::isnan(accuracy)) std::fprintf(stderr, " - accuracy: %.4f", accuracy);
 }
 
-void Progress::finish(double loss, double accuracy, bool has_val, double val_loss, double val_accuracy, double seconds) {
+void Progress::finish(const std::map<std::string, double>& figures, double seconds) {
   if (!enabled_) return;
   if (live_) std::fprintf(stderr, "\r\033[K");
-  std::fprintf(stderr, "Epoch %lld/%lld %lld steps %.2fs - loss: %.4f", (long long)epoch_, (long long)epochs_,
-               (long long)steps_, seconds, loss);
-  if (!std::isnan(accuracy)) std::fprintf(stderr, " - accuracy: %.4f", accuracy);
-  if (has_val) std::fprintf(stderr, " - val_loss: %.4f", val_loss);
-  if (has_val && !std::isnan(val_accuracy)) std::fprintf(stderr, " - val_accuracy: %.4f", val_accuracy);
+  std::fprintf(stderr, "Epoch %lld/%lld %lld steps %.2fs", (long long)epoch_, (long long)epochs_, (long long)steps_, seconds);
+  // The loss first, as on the live bar, then the other figures in name order.
+  if (auto it = figures.find("loss"); it != figures.end()) std::fprintf(stderr, " - loss: %.4f", it->second);
+  for (const auto& [name, value] : figures)
+    if (name != "loss" && !std::isnan(value)) std::fprintf(stderr, " - %s: %.4f", name.c_str(), value);
   std::fprintf(stderr, "\n");
 }
 

@@ -2,6 +2,8 @@
 // Per-epoch progress on stderr: a live bar on a terminal, one line per epoch otherwise.
 #include <chrono>
 #include <cstdint>
+#include <map>
+#include <string>
 
 namespace graphrun {
 
@@ -10,7 +12,8 @@ class Progress {
  public:
   Progress(bool enabled, int64_t epoch, int64_t epochs, int64_t steps);
   void update(int64_t step, double loss, double accuracy);
-  void finish(double loss, double accuracy, bool has_val, double val_loss, double val_accuracy, double seconds);
+  // The epoch's line: every figure it recorded (loss, accuracy, val_*, test_oneshot_runs).
+  void finish(const std::map<std::string, double>& figures, double seconds);
 
  private:
   bool enabled_, live_;

@@ -110,6 +110,7 @@ std::map<std::string, double> Session::validation_figures(EpochRecord& r) {
   // Class-balanced batches train an embedding: its output has no accuracy to report.
   std::map<std::string, double> f{{"loss", r.loss}};
   if (!std::isnan(r.accuracy)) f["accuracy"] = r.accuracy;
+  if (model_->spec().evaluation.oneshot_runs_each_epoch) f["test_oneshot_runs"] = evaluate_oneshot_runs().accuracy;
   if (!r.has_validation) return f;
   SplitFigures v = evaluate_all("validation", false);
   r.val_loss = v.metrics.loss();
@@ -225,7 +226,7 @@ std::vector<EpochRecord> Session::train() {
     EpochRecord r{epoch + 1, m.loss(), train.data.class_balanced ? NAN : m.accuracy(), 0, 0, 0, has_val, optimizer_->learning_rate(), {}};
     r.figures = validation_figures(r);
     r.seconds = carried + seconds_since(start);
-    bar.finish(r.loss, r.accuracy, has_val, r.val_loss, r.val_accuracy, r.seconds);
+    bar.finish(r.figures, r.seconds);
     history.append(r);
     run.records.push_back(r);
     if (auto warning = chance.after_epoch(r.epoch, r.loss, r.accuracy)) std::fprintf(stderr, "%s\n", warning->c_str());

@@ -116,6 +116,7 @@ class Session {
   std::string out_dir_;
   std::string graph_hash_;             // of the graph file's text, in every checkpoint
   std::unique_ptr<RunState> resumed_;  // --resume: where the run stopped
+  std::unique_ptr<data::OneShotSet> oneshot_runs_;  // read once, scored after every epoch
   int64_t step_ = 0;
 };
 

@@ -61,9 +61,11 @@ SplitFigures Session::evaluate_all(const std::string& name, bool final) {
 eval::OneShotResult Session::evaluate_oneshot_runs() {
   const EvaluationSpec& e = model_->spec().evaluation;
   if (e.oneshot_runs.empty()) throw Error(model_->spec().file + ": the graph names no evaluation.oneshot_runs");
-  const data::OneShotSet runs = data::load_oneshot_runs(source_->resolve(e.oneshot_runs), source_->image_format(), options_.progress);
+  if (!oneshot_runs_)
+    oneshot_runs_ = std::make_unique<data::OneShotSet>(
+        data::load_oneshot_runs(source_->resolve(e.oneshot_runs), source_->image_format(), options_.progress));
   eval::Scorer scorer = this->scorer();
-  return eval::evaluate_tasks(scorer, runs.images, runs.tasks);
+  return eval::evaluate_tasks(scorer, oneshot_runs_->images, oneshot_runs_->tasks);
 }
 
 }  // namespace graphrun
