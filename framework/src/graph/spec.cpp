@@ -128,7 +128,7 @@ TrainSpec parse_train(const Ctx& c, const YAML::Node& n) {
   TrainSpec t;
   if (!n) return t;
   c.only_keys(n, {"optimizer", "batch_size", "epochs", "steps_per_epoch", "eval_batch_size", "seed", "threads", "schedule",
-                 "early_stopping", "reduce_lr_on_plateau", "max_minutes", "checkpoint_every_steps"}, "train");
+                 "early_stopping", "reduce_lr_on_plateau", "max_minutes", "checkpoint_every_steps", "precision"}, "train");
   t.where = c.at(n);
   if (const YAML::Node o = n["optimizer"]) {
     if (o.IsScalar()) {
@@ -171,6 +171,10 @@ TrainSpec parse_train(const Ctx& c, const YAML::Node& n) {
   if (t.batch_size <= 0) c.fail(n["batch_size"], "train: batch_size must be positive");
   if (t.epochs < 0) c.fail(n["epochs"], "train: epochs must not be negative");
   if (t.steps_per_epoch < 0 || t.eval_batch_size < 0) c.fail(n, "train: steps_per_epoch and eval_batch_size must not be negative");
+  t.precision = c.value<std::string>(n, "precision", "f32", "train");
+  if (t.precision != "f32" && t.precision != "bf16")
+    c.fail(n["precision"], "train: precision must be f32 or bf16, got '" + t.precision + "'");
+  if (n["precision"]) t.precision_where = c.at(n["precision"]);
   t.checkpoint_every_steps = c.value<int64_t>(n, "checkpoint_every_steps", 0, "train");
   if (t.checkpoint_every_steps < 0) c.fail(n["checkpoint_every_steps"], "train: checkpoint_every_steps must not be negative");
   return t;

@@ -73,6 +73,8 @@ struct TrainSpec {
   PlateauSpec reduce_lr_on_plateau;
   double max_minutes = 0;       // wall-clock budget: stop after the epoch that passes it (0: none)
   int64_t checkpoint_every_steps = 0;  // also write last.safetensors every N steps (0: each epoch only)
+  std::string precision = "f32";       // f32 | bf16 (checked against the CPU: train/precision.hpp)
+  std::string precision_where;         // file:line:column of train.precision, when given
   std::string where;
 };
 

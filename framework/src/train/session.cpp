@@ -4,6 +4,7 @@
 #include "train/callbacks.hpp"
 #include "train/chance_warning.hpp"
 #include "train/checks.hpp"
+#include "train/precision.hpp"
 #include "train/feed.hpp"
 #include "train/history.hpp"
 #include "train/progress.hpp"
@@ -43,6 +44,7 @@ Session::Session(const std::string& graph_path, const Registry& registry, Sessio
   if (!options_.data_path.empty()) spec.data.paths = {options_.data_path};
   model_ = std::make_unique<Model>(std::move(spec), registry, engine_);
   check_pair_strategy(*model_);
+  check_precision(model_->spec().train, model_->spec().file, cpu_flags());
   model_->initialize(seed_);
   load_node_weights();
   const TrainSpec& t = model_->spec().train;
