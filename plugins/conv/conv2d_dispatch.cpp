@@ -128,8 +128,11 @@ Impl confirm_data_gradient(const ConvLayer& layer, Impl chosen, const std::strin
   }
   if (chosen == Impl::gemm && !nhwc_both)
     refuse("data_gradient", forced, "oneDNN's forward chose layouts that are not channels-last", kDataGradientChoices);
+  // The layouts oneDNN chose are what count here, whatever the layout attribute asked for.
+  ConvLayer chosen_layout = layer;
+  chosen_layout.layout = "auto";
   if (chosen == Impl::onednn && forced == "auto" && layer.in_c <= kGemmDataChannels && nhwc_both &&
-      applies(Impl::gemm, layer, Pass::data_gradient))
+      applies(Impl::gemm, chosen_layout, Pass::data_gradient))
     return Impl::gemm;
   return chosen;
 }
