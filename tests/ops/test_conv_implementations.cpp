@@ -147,10 +147,10 @@ TEST_CASE("conv2d: a forced implementation that cannot apply is a clear error") 
     o.batch = 2;
     NodeHarness(testing::registry(), "conv2d", attrs(filters, kernel, more), {in}, o);
   };
-  const std::string choices = "choose auto or one of onednn, one_channel, one_channel_blocked, winograd";
   CHECK_THROWS_WITH_AS(make({3, 8, 8}, "4", "3", {{"implementation", "one_channel"}}),
                        doctest::Contains("implementation: one_channel cannot compute this layer (it needs one input "
-                                         "channel, the layer has 3); " + choices),
+                                         "channel, the layer has 3); choose auto or one of onednn, one_channel, "
+                                         "one_channel_blocked, winograd"),
                        Error);
   CHECK_THROWS_WITH_AS(make({1, 8, 8}, "4", "3", {{"implementation", "one_channel"}, {"strides", "2"}}),
                        doctest::Contains("need stride 1"), Error);
