@@ -10,7 +10,7 @@
 
 namespace graphrun::conv {
 
-// Images per matrix product: 8 of R4's (512 rows) measured as fast as any other count.
+// Rows per matrix product (whole images): enough for sgemm, few enough for the cache.
 constexpr int64_t kChunkPixels = 512;
 
 GemmDataGradient::GemmDataGradient(const GemmDataShape& s)

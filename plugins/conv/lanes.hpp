@@ -1,9 +1,9 @@
 #pragma once
-// Vector registers for the direct convolution kernels (single_channel*.cpp), as GCC/Clang
+// Vector registers for the direct convolution kernels (one_channel*_kernels.cpp), as GCC/Clang
 // vector types of L floats. The kernels are templates over L and compiled three times: 16
 // lanes for AVX-512, 8 for AVX2 + FMA, 4 for baseline x86-64; the first call picks what
 // the machine has. (A vector wider than the machine's registers is split through the
-// stack: 16-lane vectors under AVX2 ran R4's data gradient at 2.5 GFLOP/s.)
+// stack, which is why the width follows the machine.)
 #include <cstdint>
 #include <cstring>
 

@@ -43,8 +43,8 @@ int64_t pixels(Span rows, Span cols) { return (rows.hi - rows.lo) * (cols.hi - c
 
 // 2x2 windows at stride 2 without padding, in any layout (every reference graph's pools):
 // the four pixels of a window are read at fixed offsets, channel by channel, in loops the compiler vectorises; C is the
-// channels per pixel when known at compile time (0: g.inner). The general window loop spent
-// 2.2 ms per R1 matcher step on its first pool (nChw8c).
+// channels per pixel when known at compile time (0: g.inner). The general window loop
+// cannot keep the window's offsets fixed.
 bool tiles_2x2(const PoolGeometry& g) {
   return g.pool_h == 2 && g.pool_w == 2 && g.stride_h == 2 && g.stride_w == 2 && g.pad_top == 0 &&
          g.pad_left == 0 && 2 * g.out_h <= g.in_h && 2 * g.out_w <= g.in_w;

@@ -1,11 +1,9 @@
 #pragma once
 // Max and average pooling computed directly, in the producer's layout.
 //
-// oneDNN 2.6's pooling measured far slower than a plain loop on an AVX2 machine: max
-// pooling of 64 x 32 x 26 x 26 floats (R1's first pool) took 835 us at inference and
-// 2,667 us with its workspace (2 threads, nChw8c; nhwc alike) where a scalar loop over nchw
-// took 160-175 us on one thread; on plain nchw planes its generic simple_nchw kernel took a
-// third of an R4 step. These kernels read the tensor as [outer][height][width][inner]:
+// oneDNN 2.6's pooling is far slower than a plain loop on an AVX2 machine, with or
+// without its workspace, and on plain nchw planes it runs a generic kernel
+// (tools/bench/README.md has the figures). These kernels read the tensor as [outer][height][width][inner]:
 // nchw is [n * c][h][w][1], nhwc [n][h][w][c], nChw8c / nChw16c [n * c / b][h][w][b], so
 // the inner loop runs over contiguous floats. Windows clipped by same padding use only the
 // pixels inside the image (TensorFlow's pooling, oneDNN's exclude_padding).

@@ -1,8 +1,8 @@
 // Pooling node shared by max_pool2d and avg_pool2d. It keeps the producer's layout (a
 // blocked conv output stays blocked) unless that layout only has a reference kernel.
 // In the layouts graphrun's own kernels read (nchw, nhwc, nChw8c, nChw16c) those run
-// (own_pool.hpp: oneDNN 2.6's pooling measured 5-15x slower than they); oneDNN's pooling
-// serves any other layout.
+// (own_pool.hpp: oneDNN 2.6's pooling is far slower than they); oneDNN's pooling serves
+// any other layout.
 #include "pool2d.hpp"
 
 #include "layout.hpp"

@@ -16,9 +16,8 @@ constexpr int kTile = 16;  // elements of a transformed 4x4 tile
 // G of F(2x2, 3x3): U = G g G'. (B' and A' are written out in the transforms below.)
 constexpr float kG[4][3] = {{1, 0, 0}, {.5f, .5f, .5f}, {.5f, -.5f, .5f}, {0, 0, 1}};
 
-// Tiles transformed together: enough rows for the 16 products to run near sgemm's peak
-// (about 80 GFLOP/s on one core for 72 x 64 x 32), few enough that a chunk's buffers stay
-// in a core's level-2 cache.
+// Tiles transformed together: enough rows for the 16 products to run near sgemm's peak,
+// few enough that a chunk's buffers stay in a core's level-2 cache.
 constexpr int64_t kChunkTiles = 96;
 
 // The transforms work on one tile across all channels: n channels at a time from 16 (or

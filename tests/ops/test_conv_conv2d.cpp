@@ -319,8 +319,8 @@ TEST_CASE("conv2d: graphrun's one-channel kernels agree with oneDNN's (forced nc
     const auto impls = own.implementations();
     // Channel-blocked kernels exist for the vector widths oneDNN blocks by (AVX2, AVX-512).
     const int blocked = c.blocked && testing::has_avx2() ? 2 : 0;
-    CHECK(std::count(impls.begin(), impls.end(), "graphrun:single_channel_blocked") == blocked);
-    if (!c.blocked) CHECK(std::count(impls.begin(), impls.end(), "graphrun:single_channel") == 3);  // every pass
+    CHECK(std::count(impls.begin(), impls.end(), "graphrun:one_channel_blocked") == blocked);
+    if (!c.blocked) CHECK(std::count(impls.begin(), impls.end(), "graphrun:one_channel") == 3);  // every pass
     dnnl.set_input(0, own.input(0));
     for (size_t i = 0; i < own.param_specs().size(); ++i) dnnl.set_param(i, own.param(i));
     own.forward();

@@ -5,7 +5,7 @@ against them:
 - BatchNormalization: momentum 0.99, epsilon 1e-3; training normalises with the batch
   mean and biased variance; the moving variance takes the unbiased batch variance for
   [N, C, H, W] inputs (TensorFlow's fused kernel) and the biased one for [N, D] inputs
-  (the non-fused path), as plugins/norm/batch_norm.cpp documents;
+  (the non-fused path), as plugins/norm/batch_norm.hpp documents;
 - RMSprop and Adam as TensorFlow's ApplyRMSProp / ApplyAdam (epsilon inside the square
   root for RMSprop; Adam's bias correction folded into the learning rate);
 - flatten runs over [C, H, W] (graphrun's and PyTorch's order).

@@ -1,4 +1,4 @@
-#include "single_channel.hpp"
+#include "one_channel_kernels.hpp"
 
 #include "lanes.hpp"
 
@@ -154,8 +154,7 @@ inline __attribute__((always_inline)) void weight_block(const ConvGeometry& g, c
 }
 
 // Kernel columns per block: B x K accumulators, K image vectors and one gradient vector
-// must fit the registers (32 with AVX-512; 16 with AVX2, where 4 x 5 spilled and the
-// weight gradient ran at 11 GFLOP/s).
+// must fit the registers (32 with AVX-512; 16 with AVX2, where 4 x 5 spills).
 template <int L>
 constexpr int64_t kWeightColumns = L == 16 ? 5 : 3;
 
@@ -240,7 +239,7 @@ int64_t pad_image(const ConvGeometry& g, const float* x, std::vector<float>& xp)
   return cols;
 }
 
-void single_channel_data_gradient(const ConvGeometry& g, const float* dz, const float* w, float* dx, Scratch& s) {
+void one_channel_data_gradient(const ConvGeometry& g, const float* dz, const float* w, float* dx, Scratch& s) {
   const int64_t in_area = g.in_h * g.in_w, out_size = g.filters * g.out_h * g.out_w;
   const bool unit_stride = g.stride_h == 1 && g.stride_w == 1;
   s.images.resize(std::max(s.images.size(), size_t(omp_get_max_threads())));
@@ -260,7 +259,7 @@ void single_channel_data_gradient(const ConvGeometry& g, const float* dz, const 
 
 bool supports_direct(const ConvGeometry& g) { return g.stride_h == 1 && g.stride_w == 1; }
 
-void single_channel_forward(const ConvGeometry& g, const float* x, const float* w, const float* bias, bool relu,
+void one_channel_forward(const ConvGeometry& g, const float* x, const float* w, const float* bias, bool relu,
                             float* z, Scratch& s) {
   const int64_t in_area = g.in_h * g.in_w, out_size = g.filters * g.out_h * g.out_w;
   s.images.resize(std::max(s.images.size(), size_t(omp_get_max_threads())));
@@ -276,7 +275,7 @@ void single_channel_forward(const ConvGeometry& g, const float* x, const float* 
   }
 }
 
-void single_channel_weight_gradient(const ConvGeometry& g, const float* x, const float* dz, float* dw, float* db,
+void one_channel_weight_gradient(const ConvGeometry& g, const float* x, const float* dz, float* dw, float* db,
                                     Scratch& s) {
   const int64_t in_area = g.in_h * g.in_w, out_area = g.out_h * g.out_w;
   const int64_t weights = g.filters * g.kernel_h * g.kernel_w;

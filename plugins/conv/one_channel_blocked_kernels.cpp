@@ -1,11 +1,10 @@
 // One input channel and many filters (R1's first layer, 1 -> 32 3x3), written
 // channel-blocked: nChw8c on AVX2, nChw16c on AVX-512, one vector register of filters per
-// pixel. That is the layout oneDNN's batch norm runs fastest on (nChw8c backward 2.7 ms
-// against nhwc's 4.4 ms for 128 x 32 x 26 x 26, 2 threads), but oneDNN 2.6 writes it for
-// such a layer only with a reference weight gradient; its nhwc kernels took 1.2 ms forward
-// and 3.4 ms for the weight gradient per R1 step (50 M multiply-adds, 15 GFLOP/s).
+// pixel. That is the layout oneDNN's batch norm after it runs fastest on, but oneDNN 2.6
+// writes it for such a layer only with a reference weight gradient, and its nhwc kernels
+// leave their vectors mostly empty (tools/bench/README.md).
 #include "lanes.hpp"
-#include "single_channel.hpp"
+#include "one_channel_kernels.hpp"
 
 #include <omp.h>
 
@@ -168,7 +167,7 @@ int64_t blocked_filters(const ConvGeometry& g) {
   return fits ? lanes : 0;
 }
 
-void single_channel_forward_blocked(const ConvGeometry& g, const float* x, const float* w, const float* bias,
+void one_channel_blocked_forward(const ConvGeometry& g, const float* x, const float* w, const float* bias,
                                     bool relu, float* z, Scratch& s, bool max_pool_2x2) {
   const Kernels& k = kernels();
   const Kernels::Forward forward = max_pool_2x2 ? k.forward_pooled : k.forward;
@@ -187,7 +186,7 @@ void single_channel_forward_blocked(const ConvGeometry& g, const float* x, const
   }
 }
 
-void single_channel_weight_gradient_blocked(const ConvGeometry& g, const float* x, const float* dz, float* dw,
+void one_channel_blocked_weight_gradient(const ConvGeometry& g, const float* x, const float* dz, float* dw,
                                             float* db, Scratch& s) {
   const Kernels& k = kernels();
   const int64_t in_area = g.in_h * g.in_w, out_size = g.filters * g.out_h * g.out_w;
