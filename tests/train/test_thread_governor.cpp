@@ -82,3 +82,22 @@ TEST_CASE("thread governor: a hopeless probe ends at its first slow step") {
   CHECK(g.threads() == 2);
   CHECK(low_steps <= 2 * 3);  // each probe: the unmeasured step and one measured one
 }
+
+TEST_CASE("thread governor: at fewer threads, preempted steps do not set off probes") {
+  const int saved = threads();
+  ThreadGovernor g(2, true, false, 2.0);  // two cores busy elsewhere: starts at one thread
+  REQUIRE(g.threads() == 1);
+  int high_steps = 0;
+  for (int i = 0; i < 3750; ++i) {
+    const bool high = g.threads() == 2;
+    high_steps += high;
+    // One thread shares its core: every 7th step waits for a time slice (5x the others);
+    // two threads wait at every barrier (30x).
+    g.after_step(high ? 0.030 : (i % 7 == 0 ? 0.005 : 0.001));
+  }
+  CHECK(g.threads() == 1);
+  CHECK(g.switches() == 0);
+  // Only the periodic probes (after 64, 128, ... steps), two steps each.
+  CHECK(high_steps <= 2 * 7);
+  set_threads(saved);
+}

@@ -67,9 +67,13 @@ void ThreadGovernor::after_step(double seconds) {
     if (window_.size() > size_t(kWindow)) window_.erase(window_.begin());
     ++since_probe_;
     const bool full = window_.size() == size_t(kWindow);
-    // A step far slower than the usual ones: the machine may have become busy. The window no
-    // longer says how fast this count is now: measure it afresh, then look at the other.
-    if (full && seconds > 3 * median(window_)) {
+    // A step far slower than the usual ones at every thread: the machine may have become
+    // busy. The window no longer says how fast this count is now: measure it afresh, then
+    // look at the other. At fewer threads a slow step says nothing of the kind (a thread
+    // sharing a core with others is preempted now and then), and probing the full count on
+    // each such step made an epoch beside two busy processes twice as slow as staying put;
+    // the periodic probes find the cores once they are free.
+    if (full && home_ == high_ && seconds > 3 * median(window_)) {
       window_.assign(1, seconds);
       pending_ = true;
     }
