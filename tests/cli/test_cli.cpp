@@ -14,6 +14,8 @@ namespace {
 using Result = graphrun::testing::CliResult;
 Result run(const std::string& args, const std::string& env = "") { return graphrun::testing::run_cli(args, env); }
 std::string write(const std::string& name, const std::string& text) { return graphrun::testing::write_temp(name, text); }
+// Under the temporary folder ($TMPDIR), like every other test's files: suites run at once stay apart.
+std::string out_dir(const std::string& name) { return (std::filesystem::temp_directory_path() / name).string(); }
 
 const char* kGraph = R"(name: cli
 inputs:
@@ -59,7 +61,7 @@ TEST_CASE("cli: malformed YAML exits 1 with file, line and column") {
 }
 
 TEST_CASE("cli: a missing data folder names what was looked for") {
-  Result r = run("train " + graph_with_data("nodata.yaml", "/nonexistent/mnist") + " --quiet --out /tmp/graphrun_cli_run");
+  Result r = run("train " + graph_with_data("nodata.yaml", "/nonexistent/mnist") + " --quiet --out " + out_dir("graphrun_cli_run"));
   CAPTURE(r.output);
   CHECK(r.code == 1);
   CHECK(r.output.find("train-images-idx3-ubyte") != std::string::npos);
@@ -76,7 +78,7 @@ TEST_CASE("cli: a truncated IDX file is reported as truncated") {
   std::filesystem::copy_file(src + "train-images-idx3-ubyte", dir / "train-images-idx3-ubyte",
                              std::filesystem::copy_options::overwrite_existing);
   std::filesystem::resize_file(dir / "train-images-idx3-ubyte", 5000);
-  Result r = run("train " + graph_with_data("truncated.yaml", dir.string()) + " --quiet --out /tmp/graphrun_cli_run");
+  Result r = run("train " + graph_with_data("truncated.yaml", dir.string()) + " --quiet --out " + out_dir("graphrun_cli_run"));
   CAPTURE(r.output);
   CHECK(r.code == 1);
   CHECK(r.output.find("truncated") != std::string::npos);
@@ -85,10 +87,11 @@ TEST_CASE("cli: a truncated IDX file is reported as truncated") {
 TEST_CASE("cli: train then eval with the written weights gives the same figures") {
   REQUIRE_MESSAGE(graphrun::testing::have_mnist(), "data/mnist missing: run tools/setup.sh");
   const std::string graph = graph_with_data("ok.yaml", std::string(GRAPHRUN_SOURCE_DIR) + "/data/mnist");
-  Result t = run("train " + graph + " --quiet --out /tmp/graphrun_cli_ok --threads 1");
+  const std::string out = out_dir("graphrun_cli_ok");
+  Result t = run("train " + graph + " --quiet --out " + out + " --threads 1");
   CAPTURE(t.output);
   REQUIRE(t.code == 0);
-  Result e = run("eval " + graph + " --weights /tmp/graphrun_cli_ok/weights.safetensors --threads 1");
+  Result e = run("eval " + graph + " --weights " + out + "/weights.safetensors --threads 1");
   CAPTURE(e.output);
   REQUIRE(e.code == 0);
   const std::string figures = t.output.substr(t.output.find("test: "));
