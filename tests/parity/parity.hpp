@@ -12,6 +12,7 @@
 #include "io/checkpoint.hpp"
 #include "mnist.hpp"
 #include "plugins.hpp"
+#include "train/feed.hpp"
 #include "train/optimizer.hpp"
 #include "train/session.hpp"
 
@@ -166,8 +167,8 @@ inline Quantities graphrun_step(const std::string& graph, int64_t batch, StepFil
 
   int left = -1, right = -1, label = -1;
   for (int id : m.graph_inputs()) {
-    const std::string& f = m.nodes()[id].feed;
-    (f == "left" ? left : f == "right" ? right : label) = id;
+    const auto f = batch_field(m.nodes()[id].feed);
+    (f == BatchField::left ? left : f == BatchField::right ? right : label) = id;
   }
   REQUIRE(left >= 0);
   REQUIRE(right >= 0);

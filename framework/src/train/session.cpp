@@ -144,9 +144,7 @@ std::vector<EpochRecord> Session::train() {
   Split& train = split("train");
   const bool has_val = model_->spec().data.validation.present;
   if (has_val) split("validation");
-  int label = -1;
-  for (int id : model_->graph_inputs())
-    if (model_->nodes()[id].feed == "label" || model_->nodes()[id].feed == "class") label = id;
+  const int label = label_input(*model_);
   prepare_run_folder(out_dir_);
 
   // A resumed run goes on from its checkpoint: same data, same callbacks' counters.

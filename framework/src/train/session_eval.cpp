@@ -19,9 +19,7 @@ SplitFigures Session::evaluate_all(const std::string& name, bool final) {
   Split& s = split(name);
   SplitFigures f;
   f.metrics = new_metrics();
-  int label = -1;
-  for (int id : model_->graph_inputs())
-    if (model_->nodes()[id].feed == "label" || model_->nodes()[id].feed == "class") label = id;
+  const int label = label_input(*model_);
   const EvaluationSpec& e = model_->spec().evaluation;
   const bool binary = volume(model_->nodes()[model_->output()].shape) == 1;
   // A pair graph's scores on the split's own pairs come from this same pass.
