@@ -14,6 +14,7 @@
 #include "plugins.hpp"
 #include "train/feed.hpp"
 #include "train/optimizer.hpp"
+#include "train/regularization.hpp"
 #include "train/session.hpp"
 
 #include <algorithm>
@@ -200,6 +201,7 @@ inline Quantities graphrun_step(const std::string& graph, int64_t batch, StepFil
     if (p.trainable) q["grad/" + p.name] = p.grad.plain_values();
   const TrainSpec& t = s.spec().train;
   auto optimizer = make_optimizer(t.optimizer, t.optimizer_args);
+  add_l2_gradients(m.params());
   optimizer->step(m.params());
   for (const Parameter& p : m.params()) {
     const std::vector<float>& before = initial.at(p.name);

@@ -4,6 +4,8 @@
 #include "data/random.hpp"
 #include "eval/split_verification.hpp"
 #include "train/feed.hpp"
+#include "train/regularization.hpp"
+#include "train/step_loop.hpp"
 
 #include <graphrun/error.hpp>
 
@@ -18,7 +20,7 @@ Metrics Session::evaluate(const std::string& name) { return evaluate_all(name).m
 SplitFigures Session::evaluate_all(const std::string& name, bool final) {
   Split& s = split(name);
   SplitFigures f;
-  f.metrics = new_metrics();
+  f.metrics = output_metrics(*model_);
   const int label = label_input(*model_);
   const EvaluationSpec& e = model_->spec().evaluation;
   const bool binary = volume(model_->nodes()[model_->output()].shape) == 1;
