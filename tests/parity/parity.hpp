@@ -12,7 +12,9 @@
 #include "io/checkpoint.hpp"
 #include "mnist.hpp"
 #include "plugins.hpp"
+#include "train/feed.hpp"
 #include "train/optimizer.hpp"
+#include "train/regularization.hpp"
 #include "train/session.hpp"
 
 #include <algorithm>
@@ -166,8 +168,8 @@ inline Quantities graphrun_step(const std::string& graph, int64_t batch, StepFil
 
   int left = -1, right = -1, label = -1;
   for (int id : m.graph_inputs()) {
-    const std::string& f = m.nodes()[id].feed;
-    (f == "left" ? left : f == "right" ? right : label) = id;
+    const auto f = batch_field(m.nodes()[id].feed);
+    (f == BatchField::left ? left : f == BatchField::right ? right : label) = id;
   }
   REQUIRE(left >= 0);
   REQUIRE(right >= 0);
@@ -199,6 +201,7 @@ inline Quantities graphrun_step(const std::string& graph, int64_t batch, StepFil
     if (p.trainable) q["grad/" + p.name] = p.grad.plain_values();
   const TrainSpec& t = s.spec().train;
   auto optimizer = make_optimizer(t.optimizer, t.optimizer_args);
+  add_l2_gradients(m.params());
   optimizer->step(m.params());
   for (const Parameter& p : m.params()) {
     const std::vector<float>& before = initial.at(p.name);

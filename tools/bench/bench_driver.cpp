@@ -1,7 +1,8 @@
 // graphrun_bench: the graphrun side of tools/bench/bench.py. It times what a training
 // epoch or an evaluation pass costs in the steps themselves: data files are read, pairs
-// sampled and plans created before the clock starts; batch assembly (the prefetching
-// loader), forward, backward, gradient reduction and the optimizer are inside it.
+// sampled and plans created before the clock starts; the steps are `graphrun train`'s own
+// (train/step_loop.hpp: batch assembly by the prefetching loader, forward, backward,
+// gradient reduction, L2, the optimizer at the schedule's learning rate, running metrics).
 //
 //   graphrun_bench prepare GRAPH --out DIR     initial weights and the train/test pairs,
 //                                              so that the PyTorch peer uses the same ones
@@ -13,10 +14,12 @@
 #include "data/batches.hpp"
 #include "data/idx.hpp"
 #include "data/pairs.hpp"
+#include "data/random.hpp"
 #include "exec/plan.hpp"
 #include "train/feed.hpp"
 #include "train/optimizer.hpp"
 #include "train/session.hpp"
+#include "train/step_loop.hpp"
 #include "train/threads.hpp"
 
 #include <graphrun/error.hpp>
@@ -55,13 +58,6 @@ struct Options {
   bool verbose = false;
   bool onednn_verbose = false;
 };
-
-uint64_t mix(uint64_t a, uint64_t b) {  // splitmix64 of a combined pair
-  uint64_t z = a + 0x9E3779B97F4A7C15ull * (b + 1);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
 
 // A field of /proc/self/status in MB ("VmHWM": the peak resident set, "VmRSS": now).
 double status_mb(const std::string& field) {
@@ -137,7 +133,7 @@ SplitData load_split(Session& s, const std::string& name, const std::string& ran
   ps.same_weight = d.same_weight;
   ps.other_weight = d.other_weight;
   ps.same_label = d.same_label;
-  ps.seed = mix(s.seed(), name == "train" ? 1 : 3);
+  ps.seed = data::mix_seed(s.seed(), name == "train" ? 1 : 3);
   out.pairs = data::make_pairs(out.images.labels, ps);
   if (out.pairs.empty()) throw Error(name + " split yields no examples");
   return out;
@@ -287,14 +283,15 @@ int train(const Options& o, const Registry& registry) {
   const TrainSpec& t = s.spec().train;
   const SplitData split = load_split(s, "train", o.train_range);
   const int64_t batch = o.batch > 0 ? o.batch : t.batch_size;
-  data::BatchLoader loader(split.images, split.pairs, batch, true, mix(s.seed(), 4));
+  data::BatchLoader loader(split.images, split.pairs, batch, true, data::mix_seed(s.seed(), 4));
   const int64_t steps = o.steps > 0 ? o.steps : loader.batches_per_epoch();
   json report = {{"side", "graphrun"}, {"mode", "train"}, {"graph", s.spec().name}, {"threads", threads()},
                  {"batch", batch}, {"steps", steps}};
   auto plans = make_plans(m, int64_t(split.pairs.size()), batch, steps, o.verbose, report);
   auto optimizer = make_optimizer(t.optimizer, t.optimizer_args);
+  StepLoop loop(m, *optimizer, [&plans](int64_t size) -> Plan& { return *plans.at(size); }, s.seed(), 0,
+                s.spec().data.strategy != "class_balanced");
 
-  double loss_sum = 0;
   int64_t examples = 0, epoch = 0;
   std::vector<double> step_seconds;
   // oneDNN's own log of the timed steps (one line per primitive run, with its time, on
@@ -306,22 +303,14 @@ int train(const Options& o, const Registry& registry) {
   }
   const auto start = std::chrono::steady_clock::now();
   auto last = start;
-  loader.start_epoch(epoch);
+  loop.start_epoch(loader, epoch);
   for (int64_t i = 0; i < steps; ++i) {
-    const data::Batch* b = loader.next();
-    if (!b) {  // more steps than one epoch: carry on with the next one
-      loader.start_epoch(++epoch);
-      b = loader.next();
+    int64_t done = loop.step();
+    if (!done) {  // more steps than one epoch: carry on with the next one
+      loop.start_epoch(loader, ++epoch);
+      done = loop.step();
     }
-    Plan& p = *plans.at(b->size);
-    feed_batch(m, p, *b);
-    const uint64_t seed = mix(s.seed() ^ 0x5eed, uint64_t(i));
-    p.forward(Mode::train, seed);
-    loss_sum += double(p.loss()) * double(b->size);
-    p.backward(seed);
-    p.reduce_gradients();
-    optimizer->step(m.params());
-    examples += b->size;
+    examples += done;
     if (steps <= 1000) {
       const auto now = std::chrono::steady_clock::now();
       step_seconds.push_back(std::chrono::duration<double>(now - last).count());
@@ -334,10 +323,9 @@ int train(const Options& o, const Registry& registry) {
     std::fflush(stdout);
   }
   if (!step_seconds.empty()) report["step_seconds"] = step_seconds;
-  if (!std::isfinite(loss_sum)) throw Error("training diverged: the loss is not finite");
   report["seconds"] = seconds;
   report["examples"] = examples;
-  report["mean_loss"] = loss_sum / double(examples);
+  report["mean_loss"] = loop.metrics().loss();  // the L2 term included, as graphrun train reports it
   add_memory(report);
   std::printf("%s\n", report.dump().c_str());
   return 0;

@@ -1,11 +1,13 @@
 #include "graph/loss_inputs.hpp"
 
+#include "train/feed.hpp"
+
 #include <graphrun/error.hpp>
 
 namespace graphrun {
 namespace {
 
-bool is_label(const NodeDef& n) { return n.feed == "label" || n.feed == "class"; }
+bool is_label(const NodeDef& n) { return is_label_feed(n.feed); }
 
 }  // namespace
 

@@ -1,5 +1,7 @@
 #include "train/checks.hpp"
 
+#include "train/feed.hpp"
+
 #include <graphrun/error.hpp>
 
 #include <filesystem>
@@ -13,8 +15,9 @@ void check_pair_strategy(const Model& model) {
   if (!d.present || d.strategy != "none") return;
   bool left = false, right = false;
   for (int id : model.graph_inputs()) {
-    left = left || model.nodes()[id].feed == "left";
-    right = right || model.nodes()[id].feed == "right";
+    const auto field = batch_field(model.nodes()[id].feed);
+    left = left || field == BatchField::left;
+    right = right || field == BatchField::right;
   }
   if (!left || !right) return;
   throw Error(d.where + ": the graph reads pairs (inputs fed from 'left' and 'right') but data has no pair strategy, so "

@@ -4,22 +4,18 @@
 #include "data/image_tree.hpp"
 #include "data/pair_file.hpp"
 #include "data/random.hpp"
+#include "train/feed.hpp"
 
 #include <graphrun/error.hpp>
 
 #include <cmath>
 #include <filesystem>
 #include <map>
-#include <set>
 
 namespace graphrun {
 namespace fs = std::filesystem;
 
 namespace {
-
-const std::set<std::string> kFields = {"left", "right", "image", "label", "class"};
-
-bool image_field(const std::string& feed) { return feed == "left" || feed == "right" || feed == "image"; }
 
 uint64_t split_stream(const std::string& name) { return name == "train" ? 1 : name == "validation" ? 2 : 3; }
 
@@ -52,7 +48,7 @@ data::ImageFormat DataSource::image_format() const {
   f.rows = d.rows, f.cols = d.cols, f.channels = d.channels;
   for (int id : model_.graph_inputs()) {
     const NodeDef& in = model_.nodes()[size_t(id)];
-    if (!image_field(in.feed)) continue;
+    if (!is_image_feed(in.feed)) continue;
     if (in.shape.size() == 3) {  // [C, H, W]: the graph states the size itself
       if (f.channels == 0) f.channels = in.shape[0];
       if (f.rows == 0) f.rows = in.shape[1], f.cols = in.shape[2];
@@ -71,10 +67,10 @@ data::ImageFormat DataSource::image_format() const {
 void DataSource::check_inputs(const data::ImageSet& images) const {
   for (int id : model_.graph_inputs()) {
     const NodeDef& in = model_.nodes()[size_t(id)];
-    if (!kFields.count(in.feed))
-      throw Error(in.where + ": input '" + in.name + "' is fed from '" + in.feed +
-                  "', which is not a batch field (left, right, image, label, class): set feed: explicitly");
-    const int64_t want = (in.feed == "label" || in.feed == "class") ? 1 : images.image_size();
+    if (!batch_field(in.feed))
+      throw Error(in.where + ": input '" + in.name + "' is fed from '" + in.feed + "', which is not a batch field (" +
+                  batch_field_names() + "): set feed: explicitly");
+    const int64_t want = is_label_feed(in.feed) ? 1 : images.image_size();
     if (volume(in.shape) != want)
       throw Error(in.where + ": input '" + in.name + "' has shape " + to_string(in.shape) + " (" + std::to_string(volume(in.shape)) +
                   " values) but its feed '" + in.feed + "' carries " + std::to_string(want) + " values per example");

@@ -151,14 +151,8 @@ void Optimizer::step(std::vector<Parameter>& params) {
   for (size_t p = 0; p < params.size(); ++p) {
     Parameter& prm = params[p];
     if (!prm.trainable) continue;
-    float* w = prm.value.data();
-    float* g = prm.grad.data();
-    const size_t n = prm.value.size();  // padding of a blocked layout included: zero, and stays so
-    if (prm.l2 > 0) {
-      const float k = float(2 * prm.l2);
-      for (size_t i = 0; i < n; ++i) g[i] += k * w[i];
-    }
-    update(w, g, slots_[p], n);
+    // Padding of a blocked layout included: zero, and stays so.
+    update(prm.value.data(), prm.grad.data(), slots_[p], prm.value.size());
   }
 }
 
@@ -241,18 +235,6 @@ std::unique_ptr<Optimizer> make_optimizer(const std::string& name, const std::ma
                                   arg(args, "epsilon", 1e-7));
   return std::make_unique<RmsProp>(arg(args, "learning_rate", 0.001), arg(args, "rho", 0.9), arg(args, "momentum", 0.0),
                                    arg(args, "epsilon", 1e-7));
-}
-
-double regularization_loss(const std::vector<Parameter>& params) {
-  double total = 0;
-  for (const auto& p : params) {
-    if (p.l2 <= 0) continue;
-    const float* w = p.value.data();
-    double s = 0;
-    for (size_t i = 0; i < p.value.size(); ++i) s += double(w[i]) * w[i];
-    total += p.l2 * s;
-  }
-  return total;
 }
 
 }  // namespace graphrun

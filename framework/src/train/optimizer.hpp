@@ -12,7 +12,7 @@ namespace graphrun {
 class Optimizer {
  public:
   virtual ~Optimizer() = default;
-  // Adds L2 gradients, then updates every trainable parameter in place.
+  // Updates every trainable parameter in place (L2 gradients are added before: regularization.hpp).
   void step(std::vector<Parameter>& params);
   // Per-parameter state tensors ("m", "v", ...) for checkpoints, keyed "<param>/<slot>",
   // in row-major order whatever the parameter's layout.
@@ -45,8 +45,5 @@ std::unique_ptr<Optimizer> make_optimizer(const std::string& name, const std::ma
 // name alone), an unknown key, or a value out of range (learning_rate and epsilon > 0;
 // rho, momentum, beta_1, beta_2 in [0, 1); nesterov 0 or 1; NaN never).
 std::string optimizer_setting_error(const std::string& name, const std::string& key, double value);
-
-// Sum of l2 * ||w||^2 over parameters, the regularisation term Keras adds to the loss.
-double regularization_loss(const std::vector<Parameter>& params);
 
 }  // namespace graphrun

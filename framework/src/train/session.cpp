@@ -12,6 +12,7 @@
 #include "train/threads.hpp"
 #include "train/run_state.hpp"
 #include "train/signals.hpp"
+#include "train/step_loop.hpp"
 
 #include <graphrun/error.hpp>
 
@@ -24,14 +25,6 @@
 namespace graphrun {
 
 namespace fs = std::filesystem;
-
-// Learning-rate multiplier for an epoch: cosine decays from 1 to min_fraction over the run.
-double learning_rate_factor(const TrainSpec& t, int64_t epoch) {
-  if (t.schedule == "cosine")
-    return t.schedule_min + (1 - t.schedule_min) * 0.5 * (1 + std::cos(M_PI * double(epoch) / double(t.epochs)));
-  if (t.schedule == "step") return std::pow(t.schedule_drop, double(epoch / t.schedule_every));
-  return 1.0;
-}
 
 Session::Session(const std::string& graph_path, const Registry& registry, SessionOptions options)
     : options_(std::move(options)), engine_(dnnl::engine::kind::cpu, 0) {
@@ -92,12 +85,6 @@ Session::Split& Session::split(const std::string& name) {
   return *splits_.emplace(name, std::move(split)).first->second;
 }
 
-Metrics Session::new_metrics() const {
-  const float same_label = model_->spec().data.same_label;
-  return Metrics::for_output(model_->nodes()[model_->output()].shape, same_label,
-                             model_->spec().evaluation.higher_is_same(same_label));
-}
-
 // The training batch: its plan exists already, and the scorer pads a short last chunk, so
 // scoring makes no plan of its own (a Koch-sized plan per batch size ran to gigabytes).
 eval::Scorer Session::scorer() {
@@ -147,9 +134,6 @@ std::vector<EpochRecord> Session::train() {
   Split& train = split("train");
   const bool has_val = model_->spec().data.validation.present;
   if (has_val) split("validation");
-  int label = -1;
-  for (int id : model_->graph_inputs())
-    if (model_->nodes()[id].feed == "label" || model_->nodes()[id].feed == "class") label = id;
   prepare_run_folder(out_dir_);
 
   // A resumed run goes on from its checkpoint: same data, same callbacks' counters.
@@ -172,13 +156,14 @@ std::vector<EpochRecord> Session::train() {
 
   const int64_t steps = t.steps_per_epoch ? std::min(t.steps_per_epoch, train.loader->batches_per_epoch())
                                           : train.loader->batches_per_epoch();
-  const double base_lr = optimizer_->learning_rate();
+  StepLoop loop(*model_, *optimizer_, [this](int64_t b) -> Plan& { return plan(b); }, seed_, step_,
+                !train.data.class_balanced);
   const int64_t first_epoch = run.epoch, first_step = std::min(run.epoch_step, steps);
   const double elapsed_before = run.elapsed_seconds;
   const auto run_start = std::chrono::steady_clock::now();
   ThreadGovernor governor(threads(), options_.adaptive_threads, options_.progress);
   const int64_t out_size = volume(model_->nodes()[model_->output()].shape);
-  ChanceWatch chance(label < 0 || train.data.class_balanced ? 0 : out_size == 1 ? 2 : out_size);
+  ChanceWatch chance(label_input(*model_) < 0 || train.data.class_balanced ? 0 : out_size == 1 ? 2 : out_size);
   // last.safetensors: epoch and step done, the epoch's sums so far, the callbacks' state.
   auto checkpoint = [&](int64_t epoch, int64_t done, const Metrics* m, double epoch_seconds) {
     run.epoch = epoch;
@@ -193,31 +178,17 @@ std::vector<EpochRecord> Session::train() {
   InterruptGuard interrupts;
   for (int64_t epoch = first_epoch; epoch < t.epochs && !run.stopped; ++epoch) {
     const int64_t first = epoch == first_epoch ? first_step : 0;
-    optimizer_->set_learning_rate(base_lr * learning_rate_factor(t, epoch) * run.plateau_factor);
     const auto start = std::chrono::steady_clock::now();
     const double carried = first > 0 ? run.epoch_seconds : 0;  // the interrupted part of the epoch
     Progress bar(options_.progress, epoch + 1, t.epochs, steps);
-    Metrics m = new_metrics();
+    loop.reset_metrics();
+    Metrics& m = loop.metrics();
     if (first > 0) m.restore(run.sums);
-    train.loader->start_epoch(epoch, first);
+    loop.start_epoch(*train.loader, epoch, first, run.plateau_factor);
     for (int64_t i = first; i < steps; ++i) {
       const auto step_start = std::chrono::steady_clock::now();
-      const data::Batch* b = train.loader->next();
-      if (!b) break;
-      Plan& p = plan(b->size);
-      feed_batch(*model_, p, *b);
-      const uint64_t step_seed = data::mix_seed(seed_ ^ 0x5eed, uint64_t(step_));
-      p.forward(Mode::train, step_seed);
-      const float loss = p.loss();
-      if (!std::isfinite(loss))
-        throw Error("training diverged: the loss is " + std::to_string(loss) + " at epoch " + std::to_string(epoch + 1) +
-                    ", step " + std::to_string(i + 1) + " (try a smaller learning rate)");
-      p.backward(step_seed);
-      p.reduce_gradients();
-      optimizer_->step(model_->params());
-      ++step_;
-      m.add_loss(loss + regularization_loss(model_->params()), b->size);
-      if (label >= 0 && !train.data.class_balanced) m.add_batch(p.output(model_->output()), p.input(label).data(), b->size);
+      if (!loop.step()) break;
+      step_ = loop.steps_done();
       bar.update(i + 1, m.loss(), train.data.class_balanced ? NAN : m.accuracy());
       governor.after_step(std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count());
       const int signal = interrupts.pending();

@@ -54,8 +54,6 @@ struct SplitFigures {
   std::optional<eval::OneShotResult> oneshot;      // evaluation.tasks drawn from the split
 };
 
-double learning_rate_factor(const TrainSpec& t, int64_t epoch);
-
 class Session {
  public:
   Session(const std::string& graph_path, const Registry& registry, SessionOptions options);
@@ -97,7 +95,6 @@ class Session {
   };
   Split& split(const std::string& name);
   Plan& plan(int64_t batch);
-  Metrics new_metrics() const;
   void load_node_weights();
   std::map<std::string, double> validation_figures(EpochRecord& r);
   Checkpoint weights_checkpoint() const;

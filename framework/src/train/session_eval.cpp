@@ -4,6 +4,8 @@
 #include "data/random.hpp"
 #include "eval/split_verification.hpp"
 #include "train/feed.hpp"
+#include "train/regularization.hpp"
+#include "train/step_loop.hpp"
 
 #include <graphrun/error.hpp>
 
@@ -18,10 +20,8 @@ Metrics Session::evaluate(const std::string& name) { return evaluate_all(name).m
 SplitFigures Session::evaluate_all(const std::string& name, bool final) {
   Split& s = split(name);
   SplitFigures f;
-  f.metrics = new_metrics();
-  int label = -1;
-  for (int id : model_->graph_inputs())
-    if (model_->nodes()[id].feed == "label" || model_->nodes()[id].feed == "class") label = id;
+  f.metrics = output_metrics(*model_);
+  const int label = label_input(*model_);
   const EvaluationSpec& e = model_->spec().evaluation;
   const bool binary = volume(model_->nodes()[model_->output()].shape) == 1;
   // A pair graph's scores on the split's own pairs come from this same pass.
