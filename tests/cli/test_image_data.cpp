@@ -3,6 +3,7 @@
 // bad image data is one message and exit 1.
 #include <doctest/doctest.h>
 
+#include "cli_run.hpp"
 #include "image_fixtures.hpp"
 
 #include <algorithm>
@@ -19,20 +20,9 @@ namespace {
 namespace fs = std::filesystem;
 namespace testing = graphrun::testing;
 
-struct Result {
-  int code;
-  std::string output;
-};
+using Result = testing::CliResult;
 
-Result run(const std::string& args) {
-  const std::string cmd = std::string(GRAPHRUN_CLI) + " " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+Result run(const std::string& args) { return testing::run_cli(args); }
 
 std::string read(const std::string& path) {
   std::ifstream in(path);
