@@ -98,7 +98,7 @@ TEST_CASE("koch lfw: the LFW graph trains on pair files and writes AUC, EER and 
   std::ofstream(file) << graph;
   const fs::path out = fx.dir / "run";
 
-  const auto r = graphrun::testing::run_cli("train " + file.string() + " --threads 2 --out " + out.string());
+  const auto r = graphrun::testing::run_cli("train " + file.string() + " --threads 1 --out " + out.string());
   CAPTURE(r.output);
   REQUIRE(r.code == 0);
   CHECK(r.output.find("resized to 65x65") != std::string::npos);  // 250x250 JPEGs read at the graph's size
