@@ -24,6 +24,10 @@ NodeHarness::NodeHarness(const Registry& registry, const std::string& op, const 
     : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   m.opt = std::move(options);
+  m.registry = &registry;
+  m.op = op;
+  m.attrs = attrs;
+  m.input_shapes = input_shapes;
   m.info = registry.find(op);
   if (!m.info) throw Error("harness: unknown op '" + op + "'");
   node_ = m.info->make(attrs);
@@ -33,11 +37,18 @@ NodeHarness::NodeHarness(const Registry& registry, const std::string& op, const 
 
   const size_t n = input_shapes.size();
   if (m.opt.needs_input_grad.empty()) m.opt.needs_input_grad.assign(n, true);
+  const bool no_input_grad = std::none_of(m.opt.needs_input_grad.begin(), m.opt.needs_input_grad.end(), [](bool b) { return b; });
+  const bool backward = !m.opt.frozen || !no_input_grad;
+  if (!m.opt.output_extent.empty() && backward)
+    throw Error("harness: an output extent is offered only to a node that runs no backward (frozen, no input gradients)");
   PlanContext ctx(m.engine, m.opt.batch);
   for (const Shape& s : input_shapes) ctx.input_shapes.push_back(resolve_batch(s, m.opt.batch));
   ctx.output_shape = output_shape();
   ctx.needs_input_grad = m.opt.needs_input_grad;
   ctx.batch_groups = m.opt.batch_groups;
+  ctx.needs_param_grad = !m.opt.frozen;
+  ctx.output_extent = m.opt.output_extent;
+  if (!m.opt.readers.empty()) ctx.epilogue = m.prepare_readers(output_shape(), !backward);
   for (size_t i = 0; i < n; ++i) {
     Shape full{m.opt.batch};
     full.insert(full.end(), ctx.input_shapes[i].begin(), ctx.input_shapes[i].end());
@@ -45,10 +56,13 @@ NodeHarness::NodeHarness(const Registry& registry, const std::string& op, const 
   }
   for (const ParamSpec& spec : specs_) {  // weights open to the node's layout, as in a first training plan
     ctx.params.push_back(plain_desc(spec.dims));
-    ctx.param_layout_open.push_back(spec.kind == ParamSpec::Kind::weight);
+    ctx.param_layout_open.push_back(!m.opt.frozen && spec.kind == ParamSpec::Kind::weight);
   }
   dnnl::memory::desc out_desc = node_->plan(ctx);
   if (ctx.params.size() != specs_.size()) throw Error("harness: the node changed the number of parameter layouts");
+  if (ctx.absorbed > ctx.epilogue.size()) throw Error("harness: the node absorbed more readers than were offered");
+  m.absorbed = ctx.absorbed;
+  out_desc = m.absorbed_output(m.absorbed, out_desc, output_shape_);
 
   std::mt19937 rng(static_cast<uint32_t>(m.opt.seed));
   std::uniform_real_distribution<float> uni(-1.f, 1.f);
@@ -63,7 +77,7 @@ NodeHarness::NodeHarness(const Registry& registry, const std::string& op, const 
   m.param_grads.resize(specs_.size());
   for (size_t i = 0; i < specs_.size(); ++i) {
     m.params[i] = Tensor(ctx.params[i], m.engine);
-    if (specs_[i].kind == ParamSpec::Kind::weight) m.param_grads[i] = Tensor(ctx.params[i], m.engine);
+    if (!m.opt.frozen && specs_[i].kind == ParamSpec::Kind::weight) m.param_grads[i] = Tensor(ctx.params[i], m.engine);
   }
   m.output = Tensor(out_desc, m.engine);
   m.output_grad = Tensor(out_desc, m.engine);
@@ -82,13 +96,14 @@ NodeHarness::NodeHarness(const Registry& registry, const std::string& op, const 
     m.params[i].set_plain_values(v.data());
   }
   b.output = &m.output;
-  b.output_grad = &m.output_grad;
+  b.output_grad = backward ? &m.output_grad : nullptr;
   node_->bind(b);
 }
 
 NodeHarness::~NodeHarness() { node_.reset(); }
 
 int64_t NodeHarness::batch() const { return impl_->opt.batch; }
+size_t NodeHarness::absorbed() const { return impl_->absorbed; }
 
 void NodeHarness::set_input(size_t i, const std::vector<float>& v) { from_plain(impl_->inputs[i], v); }
 std::vector<float> NodeHarness::input(size_t i) const { return to_plain(impl_->inputs[i]); }

@@ -1,10 +1,8 @@
 // conv2d: 2-D convolution with Keras Conv2D semantics (valid/same padding, strides, bias,
 // activation) on per-sample [channels, height, width] tensors. This file is the node and
-// its dispatch to the implementations (conv2d.hpp); the activation is oneDNN's eltwise
-// for every implementation, unless it is fused into the convolution's store.
+// its dispatch to the implementations (conv2d.hpp); the activation runs as every op's
+// does (common/activation_run.hpp), unless it is fused into the convolution's store.
 #include "conv2d.hpp"
-
-#include "pool2d.hpp"
 
 namespace graphrun::conv {
 
@@ -16,7 +14,8 @@ Conv2d::Conv2d(const Attributes& a)
       strides_(positive_pair(a, "strides", {1, 1})),
       same_(a.choice("padding", "valid", {"valid", "same"}) == "same"),
       use_bias_(a.boolean("use_bias", true)),
-      activation_(a.choice("activation", "linear", {"linear", "relu", "sigmoid", "tanh"})),
+      activation_(read_activation(a, "activation", "linear",
+                                  {Activation::linear, Activation::relu, Activation::sigmoid, Activation::tanh})),
       layout_(a.choice("layout", "auto", {"auto", "nchw", "nhwc", "blocked"})),
       algorithm_(a.choice("algorithm", "auto", {"auto", "direct", "winograd"})),
       forced_(a.choice("implementation", "auto", kImplementationChoices)),
@@ -62,23 +61,28 @@ memory::desc Conv2d::plan(PlanContext& ctx) {
                strides_[0], strides_[1], wh_.pad_l, ww_.pad_l};
   layer_ = {in_[0], filters_, geometry_, layout_, algorithm_};
   weights_fixed_ = !need_weights;
-  // A following batch_norm at inference is folded into the kernel and bias (its relu
-  // becomes this node's); only after a linear output.
-  next_ = nullptr;
-  next_relu_ = false;
-  bool relu = false;
-  if (!ctx.next.empty() && activation_ == "linear" && ctx.next[0]->is_channel_affine(relu)) {
-    next_ = ctx.next[0];
-    next_relu_ = relu;
-    ctx.absorbed = 1;
+  // The epilogue offer, after a linear output: a per-channel affine map at inference
+  // (a frozen batch_norm) folded into the kernel and bias, its activation or a pointwise
+  // node's becoming this node's.
+  const std::vector<EpilogueStage>& offer = ctx.epilogue;
+  size_t taken = 0;
+  affine_source_ = nullptr;
+  applied_ = activation_;
+  if (taken < offer.size() && applied_ == Activation::linear && offer[taken].what.kind == Fusion::Kind::channel_affine) {
+    affine_source_ = offer[taken].affine;
+    applied_ = offer[taken++].what.activation;
   }
+  if (taken < offer.size() && applied_ == Activation::linear && offer[taken].what.kind == Fusion::Kind::pointwise)
+    applied_ = offer[taken++].what.activation;
+  ctx.absorbed = taken;
   impl_ = choose_forward(layer_, forced_, forced_data_, [&] { return onednn_winograd(src_dims, dst_dims, eng); });
   std::optional<Impl> data;
   if (need_data) data = choose_data_gradient(layer_, impl_, forced_data_);
   // A 2x2 max pool (stride 2) after that is computed in the same pass by the blocked
   // kernels, frozen: the full-size map never goes to memory.
-  pooled_ = impl_ == Impl::one_channel_blocked && ctx.next.size() > ctx.absorbed &&
-            (act() == "relu" || act() == "linear") && pools_2x2(*ctx.next[ctx.absorbed]);
+  pooled_ = impl_ == Impl::one_channel_blocked && taken < offer.size() &&
+            offer[taken].what.kind == Fusion::Kind::pooling &&
+            (applied_ == Activation::relu || applied_ == Activation::linear) && pools_2x2(offer[taken].what.window);
   if (pooled_) ctx.absorbed += 1;
   if (impl_ == Impl::winograd) plan_winograd(ctx);
   winograd_sources_ = {};
@@ -89,15 +93,15 @@ memory::desc Conv2d::plan(PlanContext& ctx) {
   if (impl_ == Impl::winograd) {
     p.src = tagged(src_dims, tag::nhwc);
     p.dst = tagged(dst_dims, tag::nhwc);
-    p.fused = act() == "relu";
+    p.fused = applied_ == Activation::relu;
   } else if (impl_ == Impl::one_channel_blocked) {
     p.src = tagged(src_dims, tag::nchw);
     p.dst = tagged(dst_dims, blocked_filters(geometry_) == 16 ? tag::nChw16c : tag::nChw8c);
-    p.fused = act() == "relu";
+    p.fused = applied_ == Activation::relu;
   } else if (impl_ == Impl::one_channel) {
     p.src = tagged(src_dims, tag::nchw);
     p.dst = tagged(dst_dims, tag::nchw);
-    p.fused = act() == "relu" && !need_data && !need_weights;
+    p.fused = applied_ == Activation::relu && !need_data && !need_weights;
   } else {
     const bool dnnl_data = data == Impl::onednn || data == Impl::gemm;
     p = plan_onednn_layouts(src_dims, dst_dims, dnnl_data, need_weights, data == Impl::gemm, eng);
@@ -143,9 +147,9 @@ memory::desc Conv2d::plan(PlanContext& ctx) {
     plan_onednn_forward(p, eng, note);
   }
   fwd_sources_ = {};
-  folded_w_ = next_ ? memory(plain_w, eng) : memory();
-  folded_b_ = next_ ? memory(memory::desc({filters_}, memory::data_type::f32, tag::x), eng) : memory();
-  plan_activation(p, need_data || need_weights, eng, ctx.verbose, note);
+  folded_w_ = folds_affine() ? memory(plain_w, eng) : memory();
+  folded_b_ = folds_affine() ? memory(memory::desc({filters_}, memory::data_type::f32, tag::x), eng) : memory();
+  plan_activation(p, need_data || need_weights, eng, ctx.verbose);
 
   bwd_data_ = {};
   w_bwd_data_ = {};
@@ -170,28 +174,17 @@ memory::desc Conv2d::plan(PlanContext& ctx) {
 }
 
 // Activations: y = act(z) in place on the output; backward needs only y (use_dst).
-void Conv2d::plan_activation(const Passes& p, bool training, const dnnl::engine& eng, bool verbose,
-                             const Note& note) {
-  act_fwd_ = {};
-  tanh_ = {};
-  act_bwd_ = {};
+void Conv2d::plan_activation(const Passes& p, bool training, const dnnl::engine& eng, bool verbose) {
+  act_fwd_ = act_bwd_ = activation::Planned();
   dz_ = {};
-  if (act() == "linear") return;
-  const auto prop = training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
-  dnnl::eltwise_forward::primitive_desc act_pd({prop, use_dst_alg(), p.dst}, eng);
-  if (!p.fused && act() == "tanh") {
-    tanh_ = TanhForward(p.dst, eng);
-    act_fwd_ = tanh_.primitive;
-    log_implementation(verbose, "conv2d: activation forward (tanh)", tanh_.impl);
-    impls_.push_back(tanh_.impl);
-  } else if (!p.fused) {
-    act_fwd_ = dnnl::eltwise_forward(act_pd);
-    note("activation forward", act_pd);
+  if (applied_ == Activation::linear) return;
+  if (!p.fused) {
+    act_fwd_ = activation::plan_forward(applied_, p.dst, 1, eng, verbose, "conv2d: activation forward");
+    impls_.push_back(act_fwd_.impl());
   }
   if (training) {
-    dnnl::eltwise_backward::primitive_desc bwd_pd({use_dst_alg(), p.dst, p.dst}, eng, act_pd);
-    act_bwd_ = dnnl::eltwise_backward(bwd_pd);
-    note("activation backward", bwd_pd);
+    act_bwd_ = activation::plan_backward(applied_, p.dst, 1, eng, verbose, "conv2d: activation backward");
+    impls_.push_back(act_bwd_.impl());
     dz_ = memory(p.dst, eng);
   }
 }
@@ -206,16 +199,16 @@ void Conv2d::bind(const Bindings& b) {
   if (!b.param_grads.empty() && b.param_grads[0] && !bwd_weights_ && !own_weights_ && impl_ != Impl::winograd)
     throw Error("conv2d: parameter gradients are bound but were not planned");
   memory src = in(0).memory(), dst = out().memory();
-  memory w_fwd = w_fwd_.copy ? w_fwd_.mem : next_ ? folded_w_ : param(0).memory();
+  memory w_fwd = w_fwd_.copy ? w_fwd_.mem : folds_affine() ? folded_w_ : param(0).memory();
   fwd_args_ = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w_fwd}, {DNNL_ARG_DST, dst}};
-  if (next_) fwd_args_[DNNL_ARG_BIAS] = folded_b_;
+  if (folds_affine()) fwd_args_[DNNL_ARG_BIAS] = folded_b_;
   else if (use_bias_) fwd_args_[DNNL_ARG_BIAS] = param(1).memory();
-  act_fwd_args_ = tanh_ ? tanh_.args(dst, dst) : ArgMap{{DNNL_ARG_SRC, dst}, {DNNL_ARG_DST, dst}};
+  act_fwd_args_ = act_fwd_ ? act_fwd_.forward_args(dst, dst) : ArgMap{};
 
   if (!b.output_grad) return;  // backward will not run
   memory dy = out_grad().memory();
   memory dz = act_bwd_ ? dz_ : dy;
-  act_bwd_args_ = {{DNNL_ARG_DST, dst}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_SRC, dz}};
+  act_bwd_args_ = act_bwd_ ? act_bwd_.backward_args(dst, dy, dz) : ArgMap{};
   dz_ready_ = dz;
   dz_for_data_ = dz_plain_ ? dz_plain_ : dz;
   if (dz_plain_) dz_plain_args_ = {{DNNL_ARG_FROM, dz}, {DNNL_ARG_TO, dz_plain_}};
@@ -257,25 +250,13 @@ void Conv2d::backward(ExecContext& ctx) {
   }
 }
 
-// The activation computed here: the node's own, or the relu of a folded batch_norm.
-const std::string& Conv2d::act() const {
-  static const std::string relu = "relu";
-  return next_relu_ ? relu : activation_;
-}
-
-dnnl::algorithm Conv2d::use_dst_alg() const {
-  if (act() == "relu") return dnnl::algorithm::eltwise_relu_use_dst_for_bwd;
-  if (act() == "sigmoid") return dnnl::algorithm::eltwise_logistic_use_dst_for_bwd;
-  return dnnl::algorithm::eltwise_tanh_use_dst_for_bwd;
-}
-
 // The kernel and bias the forward pass of graphrun's kernels reads: the parameters, or
 // them with a folded batch_norm.
 const float* Conv2d::forward_weights() const {
-  return next_ ? static_cast<const float*>(folded_w_.get_data_handle()) : param(0).data();
+  return folds_affine() ? static_cast<const float*>(folded_w_.get_data_handle()) : param(0).data();
 }
 const float* Conv2d::forward_bias() const {
-  return next_ ? static_cast<const float*>(folded_b_.get_data_handle()) : use_bias_ ? param(1).data() : nullptr;
+  return folds_affine() ? static_cast<const float*>(folded_b_.get_data_handle()) : use_bias_ ? param(1).data() : nullptr;
 }
 
 OpInfo conv2d_op() {

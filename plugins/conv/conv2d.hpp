@@ -18,6 +18,7 @@
 // rule that picks one per layer, and the `implementation` and `data_gradient`
 // attributes force one.
 #include "affine_fold.hpp"
+#include "common/activation_run.hpp"
 #include "gemm_data_gradient.hpp"
 #include "layout.hpp"
 #include "one_channel_kernels.hpp"
@@ -115,9 +116,8 @@ class Conv2d : public Node {
 
  private:
   using Note = std::function<void(const std::string&, const dnnl::primitive_desc_base&)>;
-  const std::string& act() const;
-  dnnl::algorithm use_dst_alg() const;
-  void plan_activation(const Passes& p, bool training, const dnnl::engine& eng, bool verbose, const Note& note);
+  bool folds_affine() const { return bool(affine_source_); }
+  void plan_activation(const Passes& p, bool training, const dnnl::engine& eng, bool verbose);
   const float* forward_weights() const;
   const float* forward_bias() const;
 
@@ -139,7 +139,7 @@ class Conv2d : public Node {
   const char* own_impl() const;
   void run_one_channel_forward(ExecContext& ctx);
   void run_one_channel_weight_gradient(ExecContext& ctx);
-  bool pools_2x2(const Node& next) const;
+  bool pools_2x2(const PoolWindow& window) const;
   void run_one_channel_blocked_forward(ExecContext& ctx);
   void run_one_channel_blocked_weight_gradient(ExecContext& ctx);
   void plan_one_channel_data_gradient(const memory::desc& dst, const memory::dims& dst_dims,
@@ -156,7 +156,7 @@ class Conv2d : public Node {
   int64_t filters_;
   std::vector<int64_t> kernel_, strides_;
   bool same_, use_bias_;
-  std::string activation_;
+  Activation activation_;
   std::string layout_;  // "auto", or a layout forced for benchmarks and tests
   std::string algorithm_;
   std::string forced_, forced_data_;  // the implementation and data_gradient attributes
@@ -169,17 +169,17 @@ class Conv2d : public Node {
   conv_fwd fwd_;
   conv_bwd_data bwd_data_;
   conv_bwd_weights bwd_weights_;
-  dnnl::primitive act_fwd_;  // eltwise, or tanh_'s binary
-  TanhForward tanh_;
-  dnnl::eltwise_backward act_bwd_;
+  activation::Planned act_fwd_, act_bwd_;  // none where the activation is fused or linear
   Staged w_fwd_, w_bwd_data_, dw_;
   bool weights_fixed_ = false;  // frozen: no optimizer changes them between steps
   SourceValues fwd_sources_;    // what the forward weights were last staged from
-  const Node* next_ = nullptr;  // a folded batch_norm (PlanContext::next)
-  bool pooled_ = false;         // a folded 2x2 max pool: out() is the pooled map
-  bool next_relu_ = false;
-  ChannelAffine affine_;
-  memory folded_w_, folded_b_;  // plain kernel and bias with next_ folded in
+  // Absorbed from the epilogue offer (PlanContext::epilogue): a per-channel affine map folded
+  // into the kernel and bias, the activation applied (own or absorbed), a 2x2 max pool.
+  std::function<void(std::vector<float>&, std::vector<float>&)> affine_source_;
+  std::vector<float> affine_scale_, affine_shift_;
+  Activation applied_ = Activation::linear;
+  bool pooled_ = false;         // out() is the pooled map
+  memory folded_w_, folded_b_;  // plain kernel and bias with the affine map folded in
   bool reuse_fwd_weights_ = false;
   GemmDataGradient gemm_data_gradient_;
   memory dz_;                 // gradient before the activation

@@ -23,7 +23,7 @@ const char* Conv2d::own_impl() const {
 
 void Conv2d::run_one_channel_forward(ExecContext& ctx) {
   ctx.stream.wait();  // the input's producer has finished
-  const bool relu = act() == "relu" && !act_fwd_;
+  const bool relu = applied_ == Activation::relu && !act_fwd_;
   one_channel_forward(geometry_, in(0).data(), forward_weights(), forward_bias(), relu, out().data(), forward_scratch_);
 }
 

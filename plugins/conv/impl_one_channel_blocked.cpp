@@ -21,15 +21,14 @@ bool one_channel_blocked_applies(const ConvLayer& layer, Pass pass, std::string&
 
 // Whether `next` is a max pool that one_channel_blocked_forward can compute: 2x2 windows
 // at stride 2 without padding, over this node's output.
-bool Conv2d::pools_2x2(const Node& next) const {
-  const std::optional<PoolWindow> p = pool_window(next);
-  return p && p->max && p->kernel_h == 2 && p->kernel_w == 2 && p->stride_h == 2 && p->stride_w == 2 &&
-         p->pad_top == 0 && p->pad_left == 0 && p->out_h == wh_.out / 2 && p->out_w == ww_.out / 2;
+bool Conv2d::pools_2x2(const PoolWindow& p) const {
+  return p.max && p.kernel_h == 2 && p.kernel_w == 2 && p.stride_h == 2 && p.stride_w == 2 && p.pad_top == 0 &&
+         p.pad_left == 0 && p.out_h == wh_.out / 2 && p.out_w == ww_.out / 2;
 }
 
 void Conv2d::run_one_channel_blocked_forward(ExecContext& ctx) {
   ctx.stream.wait();  // the input's producer has finished
-  const bool relu = act() == "relu" && !act_fwd_;
+  const bool relu = applied_ == Activation::relu && !act_fwd_;
   one_channel_blocked_forward(geometry_, in(0).data(), forward_weights(), forward_bias(), relu, out().data(),
                               forward_scratch_, pooled_);
 }

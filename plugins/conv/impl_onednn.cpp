@@ -75,10 +75,10 @@ std::optional<Passes> Conv2d::try_layout(const memory::desc& src, const memory::
     // are transformed once.
     const bool inference = !need_data && !need_weights;
     const auto prop = inference ? dnnl::prop_kind::forward_inference : dnnl::prop_kind::forward_training;
-    const bool with_bias = use_bias_ || next_;
+    const bool with_bias = use_bias_ || folds_affine();
     conv_fwd::desc fd = with_bias ? conv_fwd::desc(prop, wino, src, w_any, bias, dst, strides, pad_l, pad_r)
                                   : conv_fwd::desc(prop, wino, src, w_any, dst, strides, pad_l, pad_r);
-    if (act() == "relu") {
+    if (applied_ == Activation::relu) {
       dnnl::post_ops ops;
       ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
       dnnl::primitive_attr attr;
@@ -189,14 +189,14 @@ void Conv2d::stage(Staged& s, const memory::desc& from, const memory::desc& to, 
 void Conv2d::stage_forward_weights(dnnl::stream& s) {
   const size_t nw = size_t(param(0).size());
   const float* bias = use_bias_ ? param(1).data() : nullptr;
-  if (next_) {
-    next_->channel_affine(affine_);
+  if (folds_affine()) {
+    affine_source_(affine_scale_, affine_shift_);
     if (weights_fixed_ && !fwd_sources_.changed({{param(0).data(), nw},
                                                  {bias, bias ? size_t(filters_) : 0},
-                                                 {affine_.scale.data(), affine_.scale.size()},
-                                                 {affine_.shift.data(), affine_.shift.size()}}))
+                                                 {affine_scale_.data(), affine_scale_.size()},
+                                                 {affine_shift_.data(), affine_shift_.size()}}))
       return;
-    fold_affine(param(0).data(), bias, affine_, filters_, int64_t(nw) / filters_,
+    fold_affine(param(0).data(), bias, affine_scale_, affine_shift_, filters_, int64_t(nw) / filters_,
                 static_cast<float*>(folded_w_.get_data_handle()), static_cast<float*>(folded_b_.get_data_handle()));
     if (w_fwd_.copy) w_fwd_.reorder.execute(s, folded_w_, w_fwd_.mem);
     return;

@@ -30,7 +30,7 @@ void Conv2d::run_winograd_forward(ExecContext& ctx) {
   const float* w = forward_weights();
   // Fixed weights (a frozen node) are transformed again only when their values change.
   if (!weights_fixed_ || winograd_sources_.changed({{w, size_t(param(0).size())}})) winograd_.transform_weights(w);
-  winograd_.forward(in(0).data(), forward_bias(), act() == "relu", out().data());
+  winograd_.forward(in(0).data(), forward_bias(), applied_ == Activation::relu, out().data());
 }
 
 void Conv2d::run_winograd_backward(ExecContext& ctx, bool want_data, bool want_weights) {

@@ -177,9 +177,13 @@ class Pool2d : public Node {
 
   std::vector<std::string> implementations() const override { return impls_; }
 
-  PoolWindow window() const {
-    return {algorithm_ == dnnl::algorithm::pooling_max, pool_[0], pool_[1], strides_[0], strides_[1], wh_.pad_l, ww_.pad_l,
-            wh_.out, ww_.out};
+  // A producer may compute the pooling in its own forward (fusion.hpp).
+  Fusion fusion() const override {
+    Fusion f;
+    f.kind = Fusion::Kind::pooling;
+    f.window = {algorithm_ == dnnl::algorithm::pooling_max, pool_[0], pool_[1], strides_[0], strides_[1], wh_.pad_l,
+                ww_.pad_l, wh_.out, ww_.out};
+    return f;
   }
 
  private:
@@ -202,11 +206,6 @@ class Pool2d : public Node {
 
 std::unique_ptr<Node> make_pool2d(const Attributes& a, dnnl::algorithm algorithm, const std::string& op) {
   return std::make_unique<Pool2d>(a, algorithm, op);
-}
-
-std::optional<PoolWindow> pool_window(const Node& node) {
-  const auto* pool = dynamic_cast<const Pool2d*>(&node);
-  return pool ? std::optional<PoolWindow>(pool->window()) : std::nullopt;
 }
 
 std::vector<AttrSpec> pool2d_attrs() {

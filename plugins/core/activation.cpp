@@ -1,7 +1,9 @@
 // activation: an element-wise function (relu, sigmoid, tanh) in whatever layout the
 // producer delivers, softmax along the last axis (plain layout), or linear (a copy).
-// Backward uses only the output (the *_use_dst_for_bwd algorithms).
-#include "activation_fns.hpp"
+// Backward uses only the output (the *_use_dst_for_bwd algorithms). An element-wise
+// function declares itself pointwise (Fusion), so a producer that can apply it at its
+// store absorbs this node, as it would its own activation.
+#include "common/activation_run.hpp"
 
 #include <graphrun/error.hpp>
 #include <graphrun/registry.hpp>
@@ -9,21 +11,33 @@
 namespace graphrun::core {
 namespace {
 
-class Activation : public Node {
+class ActivationNode : public Node {
  public:
-  explicit Activation(const Attributes& a) : fn_(read_function(a, "function", "")) {}
+  explicit ActivationNode(const Attributes& a)
+      : fn_(read_activation(a, "function", "",
+                            {Activation::linear, Activation::relu, Activation::sigmoid, Activation::tanh,
+                             Activation::softmax})) {}
 
   Shape infer(const std::vector<Shape>& inputs) override {
     const Shape& s = inputs.at(0);
-    if (fn_ == Function::softmax && s.empty())
+    if (fn_ == Activation::softmax && s.empty())
       throw Error("softmax needs at least one dimension per sample, got " + to_string(s));
     return s;
+  }
+
+  Fusion fusion() const override {
+    Fusion f;
+    if (fn_ != Activation::linear && is_pointwise(fn_)) {
+      f.kind = Fusion::Kind::pointwise;
+      f.activation = fn_;
+    }
+    return f;
   }
 
   dnnl::memory::desc plan(PlanContext& ctx) override {
     dnnl::memory::desc data = ctx.inputs.at(0);
     int axis = 0;
-    if (fn_ == Function::softmax) {
+    if (fn_ == Activation::softmax) {
       Shape dims{ctx.batch};
       dims.insert(dims.end(), ctx.input_shapes[0].begin(), ctx.input_shapes[0].end());
       data = plain_desc(dims);
@@ -31,51 +45,55 @@ class Activation : public Node {
       axis = static_cast<int>(dims.size()) - 1;
     }
     impls_.clear();
-    fwd_ = bwd_ = Planned();
-    if (fn_ == Function::linear) {
+    fwd_ = bwd_ = activation::Planned();
+    copy_ = {};
+    if (fn_ == Activation::linear) {
       dnnl::reorder::primitive_desc pd(ctx.engine, data, ctx.engine, data);
       log_primitive(ctx.verbose, "activation: copy", pd);
       impls_.push_back(impl_name(pd));
-      fwd_ = bwd_ = Planned{dnnl::reorder(pd), impl_name(pd), {}};
+      copy_ = dnnl::reorder(pd);
       return data;
     }
-    Planned f = plan_function_forward(fn_, data, axis, ctx.engine, ctx.verbose, "activation: forward");
-    fwd_ = f;
-    impls_.push_back(f.impl);
+    fwd_ = activation::plan_forward(fn_, data, axis, ctx.engine, ctx.verbose, "activation: forward");
+    impls_.push_back(fwd_.impl());
     if (!ctx.needs_input_grad.empty() && ctx.needs_input_grad[0]) {
-      Planned b = plan_function_backward(fn_, data, axis, ctx.engine, ctx.verbose, "activation: backward");
-      bwd_ = b;
-      impls_.push_back(b.impl);
+      bwd_ = activation::plan_backward(fn_, data, axis, ctx.engine, ctx.verbose, "activation: backward");
+      impls_.push_back(bwd_.impl());
     }
     return data;
   }
 
   void bind(const Bindings& b) override {
     Node::bind(b);
-    const bool copy = fn_ == Function::linear;
-    fwd_args_ = {{copy ? DNNL_ARG_FROM : DNNL_ARG_SRC, in(0).memory()},
-                 {copy ? DNNL_ARG_TO : DNNL_ARG_DST, out().memory()}};
+    if (copy_) fwd_args_ = {{DNNL_ARG_FROM, in(0).memory()}, {DNNL_ARG_TO, out().memory()}};
+    else fwd_args_ = fwd_.forward_args(in(0).memory(), out().memory());
     bwd_args_.clear();
     if (!in_grad(0) || !b.output_grad) return;
-    if (!bwd_) throw Error("activation: input gradient bound, but planned without one");
-    if (copy)
+    if (copy_)
       bwd_args_ = {{DNNL_ARG_FROM, out_grad().memory()}, {DNNL_ARG_TO, in_grad(0)->memory()}};
+    else if (!bwd_)
+      throw Error("activation: input gradient bound, but planned without one");
     else
-      bwd_args_ = {{DNNL_ARG_DST, out().memory()}, {DNNL_ARG_DIFF_DST, out_grad().memory()},
-                   {DNNL_ARG_DIFF_SRC, in_grad(0)->memory()}};
+      bwd_args_ = bwd_.backward_args(out().memory(), out_grad().memory(), in_grad(0)->memory());
   }
 
-  void forward(ExecContext& ctx) override { fwd_.execute(ctx.stream, fwd_args_); }
+  void forward(ExecContext& ctx) override {
+    if (copy_) copy_.execute(ctx.stream, fwd_args_);
+    else fwd_.execute(ctx.stream, fwd_args_);
+  }
 
   void backward(ExecContext& ctx) override {
-    if (in_grad(0)) bwd_.execute(ctx.stream, bwd_args_);
+    if (!in_grad(0)) return;
+    if (copy_) copy_.execute(ctx.stream, bwd_args_);
+    else bwd_.execute(ctx.stream, bwd_args_);
   }
 
   std::vector<std::string> implementations() const override { return impls_; }
 
  private:
-  Function fn_;
-  Planned fwd_, bwd_;
+  Activation fn_;
+  activation::Planned fwd_, bwd_;
+  dnnl::primitive copy_;  // linear
   ArgMap fwd_args_, bwd_args_;
   std::vector<std::string> impls_;
 };
@@ -88,7 +106,7 @@ OpInfo activation_op() {
   op.batch_mixing = BatchMixing::none;
   op.description = "Applies an activation function; softmax runs along the last axis";
   op.attrs = {{"function", "", "relu, sigmoid, tanh, softmax or linear (identity)"}};
-  op.make = [](const Attributes& a) { return std::make_unique<Activation>(a); };
+  op.make = [](const Attributes& a) { return std::make_unique<ActivationNode>(a); };
   return op;
 }
 

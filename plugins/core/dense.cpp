@@ -1,7 +1,8 @@
 // dense: y = f(x W^T + b) with W of dims {units, in} (oneDNN "oi", as PyTorch's Linear).
 // relu/sigmoid/tanh are fused into the inner product as a post-op; softmax runs after
 // it in place. Backward first turns dL/dy into dL/d(pre-activation) in a scratch buffer.
-#include "activation_fns.hpp"
+// A linear dense takes a pointwise node after it (an activation node) the same way.
+#include "common/activation_run.hpp"
 
 #include <graphrun/error.hpp>
 #include <graphrun/registry.hpp>
@@ -12,12 +13,15 @@ namespace graphrun::core {
 namespace {
 
 using dnnl::memory;
+using graphrun::activation::eltwise_algorithm;
+using graphrun::activation::Planned;
 
 class Dense : public Node {
  public:
   explicit Dense(const Attributes& a)
       : units_(a.integer("units")),
-        fn_(read_function(a, "activation", "linear")),
+        fn_(read_activation(a, "activation", "linear",
+                            {Activation::linear, Activation::relu, Activation::sigmoid, Activation::tanh, Activation::softmax})),
         use_bias_(a.boolean("use_bias", true)) {
     if (units_ <= 0) a.fail("units", "must be a positive integer, got " + std::to_string(units_));
   }
@@ -48,11 +52,16 @@ class Dense : public Node {
     engine_ = ctx.engine;
     dst_ = dst;
     impls_.clear();
+    applied_ = fn_;
+    if (fn_ == Activation::linear && !ctx.epilogue.empty() && ctx.epilogue[0].what.kind == Fusion::Kind::pointwise) {
+      applied_ = ctx.epilogue[0].what.activation;
+      ctx.absorbed = 1;
+    }
 
     dnnl::primitive_attr attr;
-    if (fn_ != Function::linear && fn_ != Function::softmax) {
+    if (applied_ != Activation::linear && applied_ != Activation::softmax) {
       dnnl::post_ops ops;
-      ops.append_eltwise(1.f, eltwise_algorithm(fn_, false), 0.f, 0.f);
+      ops.append_eltwise(1.f, eltwise_algorithm(applied_, false), 0.f, 0.f);
       attr.set_post_ops(ops);
     }
     const bool backward = ctx.needs_param_grad || (!ctx.needs_input_grad.empty() && ctx.needs_input_grad[0]);
@@ -84,15 +93,13 @@ class Dense : public Node {
     }
 
     softmax_ = act_bwd_ = Planned();
-    if (fn_ == Function::softmax) {
-      Planned p = plan_function_forward(fn_, dst, 1, ctx.engine, ctx.verbose, "dense: softmax forward");
-      softmax_ = p;
-      impls_.push_back(p.impl);
+    if (applied_ == Activation::softmax) {
+      softmax_ = activation::plan_forward(applied_, dst, 1, ctx.engine, ctx.verbose, "dense: softmax forward");
+      impls_.push_back(softmax_.impl());
     }
-    if (fn_ != Function::linear && backward) {
-      Planned p = plan_function_backward(fn_, dst, 1, ctx.engine, ctx.verbose, "dense: activation backward");
-      act_bwd_ = p;
-      impls_.push_back(p.impl);
+    if (applied_ != Activation::linear && backward) {
+      act_bwd_ = activation::plan_backward(applied_, dst, 1, ctx.engine, ctx.verbose, "dense: activation backward");
+      impls_.push_back(act_bwd_.impl());
     }
 
     bwd_weights_ = dnnl::primitive();
@@ -120,7 +127,7 @@ class Dense : public Node {
                  {DNNL_ARG_WEIGHTS, fwd_weights_ ? fwd_weights_ : param(0).memory()},
                  {DNNL_ARG_DST, out().memory()}};
     if (use_bias_) fwd_args_[DNNL_ARG_BIAS] = param(1).memory();
-    softmax_args_ = {{DNNL_ARG_SRC, out().memory()}, {DNNL_ARG_DST, out().memory()}};
+    softmax_args_ = softmax_ ? softmax_.forward_args(out().memory(), out().memory()) : ArgMap{};
 
     act_bwd_args_.clear();
     bwd_weights_args_.clear();
@@ -129,11 +136,10 @@ class Dense : public Node {
     if (!b.output_grad) return;  // backward never runs
 
     memory diff_dst = out_grad().memory();
-    if (fn_ != Function::linear && !act_bwd_) throw Error("dense: an output gradient is bound but no backward was planned");
+    if (applied_ != Activation::linear && !act_bwd_) throw Error("dense: an output gradient is bound but no backward was planned");
     if (act_bwd_) {
       pre_grad_ = Tensor(dst_, engine_);
-      act_bwd_args_ = {{DNNL_ARG_DST, out().memory()}, {DNNL_ARG_DIFF_DST, diff_dst},
-                       {DNNL_ARG_DIFF_SRC, pre_grad_.memory()}};
+      act_bwd_args_ = act_bwd_.backward_args(out().memory(), diff_dst, pre_grad_.memory());
       diff_dst = pre_grad_.memory();
     }
 
@@ -181,7 +187,8 @@ class Dense : public Node {
   }
 
   int64_t units_;
-  Function fn_;
+  Activation fn_;
+  Activation applied_ = Activation::linear;  // fn_, or an absorbed pointwise node's
   bool use_bias_;
   dnnl::engine engine_;
   memory::desc dst_;

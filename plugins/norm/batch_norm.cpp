@@ -11,7 +11,8 @@ BatchNorm::BatchNorm(const Attributes& a)
       epsilon_(a.number("epsilon", 1e-3)),
       center_(a.boolean("center", true)),
       scale_(a.boolean("scale", true)),
-      relu_(a.choice("activation", "linear", {"linear", "relu"}) == "relu") {
+      own_relu_(read_activation(a, "activation", "linear", {Activation::linear, Activation::relu}) ==
+                Activation::relu) {
   if (!(momentum_ >= 0 && momentum_ <= 1)) a.fail("momentum", "must be in [0, 1], got " + std::to_string(momentum_));
   if (!(epsilon_ > 0)) a.fail("epsilon", "must be positive, got " + std::to_string(epsilon_));
 }
@@ -45,6 +46,13 @@ memory::desc BatchNorm::plan(PlanContext& ctx) {
   const memory::desc producer = ctx.inputs.at(0);
   if (producer.dims() != to_dims(full))
     throw Error("batch_norm: planned input dims do not match the inferred shape " + to_string(in_));
+  // A relu node after a linear batch_norm runs in the same pass (oneDNN fuse_norm_relu).
+  relu_ = own_relu_;
+  if (!relu_ && !ctx.epilogue.empty() && ctx.epilogue[0].what.kind == Fusion::Kind::pointwise &&
+      ctx.epilogue[0].what.activation == Activation::relu) {
+    relu_ = true;
+    ctx.absorbed = 1;
+  }
   need_data_ = ctx.needs_input_grad.at(0);
   need_params_ = ctx.needs_param_grad && (scale_ || center_);
   groups_ = ctx.batch_groups;
@@ -161,21 +169,27 @@ memory::desc BatchNorm::group_desc(const memory::desc& d) const {
   return d.submemory_desc(part, memory::dims(part.size(), 0));
 }
 
+Fusion BatchNorm::fusion() const {
+  Fusion f;
+  f.kind = Fusion::Kind::channel_affine;
+  f.activation = own_relu_ ? Activation::relu : Activation::linear;
+  return f;
+}
+
 // At inference: y = relu?(gamma * (x - mean) / sqrt(var + epsilon) + beta), per channel.
-void BatchNorm::channel_affine(ChannelAffine& out) const {
+void BatchNorm::channel_affine(std::vector<float>& scale, std::vector<float>& shift) const {
   const size_t c = size_t(in_[0]);
   size_t i = 0;
   const float* gamma = scale_ ? param(i++).data() : nullptr;
   const float* beta = center_ ? param(i++).data() : nullptr;
   const float* mean = moving_mean_->data();
   const float* var = moving_var_->data();
-  out.scale.resize(c);
-  out.shift.resize(c);
-  out.relu = relu_;
+  scale.resize(c);
+  shift.resize(c);
   for (size_t k = 0; k < c; ++k) {
     const float s = (gamma ? gamma[k] : 1.f) / std::sqrt(var[k] + float(epsilon_));
-    out.scale[k] = s;
-    out.shift[k] = (beta ? beta[k] : 0.f) - mean[k] * s;
+    scale[k] = s;
+    shift[k] = (beta ? beta[k] : 0.f) - mean[k] * s;
   }
 }
 

@@ -22,6 +22,7 @@
 // oneDNN's one-channel kernel is plain C++ and splits no work over threads.
 #include "one_channel.hpp"
 
+#include <graphrun/activation.hpp>
 #include <graphrun/error.hpp>
 #include <graphrun/primitives.hpp>
 #include <graphrun/registry.hpp>
@@ -44,12 +45,9 @@ class BatchNorm : public Node {
   void bind(const Bindings& b) override;
   void forward(ExecContext& ctx) override;
   void backward(ExecContext& ctx) override;
-  // At inference: y = relu?(gamma * (x - mean) / sqrt(var + epsilon) + beta), per channel.
-  bool is_channel_affine(bool& relu) const override {
-    relu = relu_;
-    return true;
-  }
-  void channel_affine(ChannelAffine& out) const override;
+  // At inference, a per-channel affine map (and its relu): fusable into its producer.
+  Fusion fusion() const override;
+  void channel_affine(std::vector<float>& scale, std::vector<float>& shift) const override;
   std::vector<std::string> implementations() const override { return impls_; }
 
  private:
@@ -76,7 +74,8 @@ class BatchNorm : public Node {
 
   double momentum_, epsilon_;
   bool center_, scale_;
-  bool relu_;  // relu fused into the normalisation (oneDNN fuse_norm_relu)
+  bool own_relu_;      // the activation attribute
+  bool relu_ = false;  // relu fused into the normalisation (oneDNN fuse_norm_relu): own, or an absorbed node's
   Shape in_;
   bool need_data_ = false, need_params_ = false;
   double bessel_ = 1;

@@ -1,5 +1,5 @@
 // Work the executor leaves out: a frozen batch_norm read only by a frozen convolution's
-// output is folded into that convolution (PlanContext::next), and so is a 2x2 max pool
+// output is folded into that convolution (PlanContext::epilogue), and so is a 2x2 max pool
 // after it where the one-channel blocked kernels run, with the outputs of running them,
 // before and after the parameters change; frozen weights staged for a
 // primitive follow their values; a flatten and a frozen dropout are views of their input

@@ -1,6 +1,8 @@
 // The contract every registered op keeps, checked through NodeHarness: backward overwrites
 // its input and parameter gradients (never adds to them, never leaves parts unwritten),
-// and an op declaring BatchMixing::none treats the rows of a batch independently. The
+// an op declaring BatchMixing::none treats the rows of a batch independently, and what a
+// plan offers (the frozen case, the readers it may fuse, an output extent) changes no
+// value the readers see. The
 // table below has cases for every op; an op in the registry without one fails the test,
 // so a new op cannot escape it.
 #include <doctest/doctest.h>
@@ -145,13 +147,29 @@ const std::map<std::string, std::vector<Case>>& table() {
   return t;
 }
 
-std::unique_ptr<NodeHarness> make(const std::string& op, const Case& c, Mode mode) {
+// What a plan may offer a node, on top of a case.
+struct Offer {
+  bool frozen = false;
+  std::vector<std::pair<std::string, Attributes>> readers{};
+  Shape output_extent{};
+};
+
+Attributes attrs(const std::string& node, std::vector<std::pair<std::string, std::string>> values) {
+  Attributes a(node);
+  for (const auto& [k, v] : values) a.set(k, v);
+  return a;
+}
+
+std::unique_ptr<NodeHarness> make(const std::string& op, const Case& c, Mode mode, const Offer& offer = {}) {
   Attributes a(op);
   for (const auto& [k, v] : c.attrs) a.set(k, value(v));
   NodeHarness::Options o;
+  o.frozen = offer.frozen;
+  o.readers = offer.readers;
+  o.output_extent = offer.output_extent;
   o.batch = c.batch;
   o.mode = mode;
-  o.needs_input_grad = c.needs_input_grad;
+  o.needs_input_grad = offer.frozen ? std::vector<bool>(c.inputs.size(), false) : c.needs_input_grad;
   o.batch_groups = c.batch_groups;
   for (size_t i = 0; i < c.layouts.size(); ++i) {
     Shape full{c.batch};
@@ -212,4 +230,46 @@ TEST_CASE("contract: an op declaring no batch mixing permutes with the batch row
         CHECK(r.max_error < 1e-5);
       }
   }
+}
+
+TEST_CASE("contract: frozen, with readers offered for fusion, or with an output extent, an op computes the same") {
+  const std::vector<std::pair<std::string, Attributes>> relu{{"activation", attrs("relu", {{"function", "relu"}})}},
+      sigmoid{{"activation", attrs("sigmoid", {{"function", "sigmoid"}})}},
+      chain{{"batch_norm", attrs("norm", {})}, {"activation", attrs("relu", {{"function", "relu"}})},
+            {"max_pool2d", attrs("pool", {})}};
+  size_t absorbed = 0, partial = 0;
+  for (const auto& [op, cases] : table()) {
+    if (!testing::registry().find(op)) continue;
+    for (const Case& c : cases) {
+      CAPTURE(op);
+      CAPTURE(c.name);
+      const Shape out = resolve_batch(make(op, c, Mode::eval)->output_shape(), c.batch);
+      std::vector<std::pair<std::string, Offer>> offers{{"frozen", {true}},
+                                                        {"frozen, relu after it", {true, relu}},
+                                                        {"trainable, sigmoid after it", {false, sigmoid}}};
+      const bool image = out.size() == 3 && out[1] >= 2 && out[2] >= 2;
+      if (image) {
+        offers.push_back({"frozen, batch_norm, relu and pool after it", {true, chain}});
+        offers.push_back({"frozen, all but the last row and column read", {true, {}, {out[0], out[1] - 1, out[2] - 1}}});
+      }
+      for (const auto& [what, offer] : offers) {
+        CAPTURE(what);
+        auto h = make(op, c, Mode::eval, offer);
+        const auto r = h->check_against_reference();
+        INFO(r.worst);
+        CHECK(r.checked > 0);
+        CHECK(r.max_error < 1e-4);
+        absorbed += h->absorbed();
+        partial += offer.output_extent.empty() ? 0 : 1;
+        if (h->absorbed() > 0 && !offer.frozen) {  // the absorbed function's gradient too
+          const auto g = make(op, c, Mode::eval, offer)->check_gradients(1e-3, 20);
+          INFO(g.worst);
+          CHECK(g.max_error < 2e-2);
+        }
+      }
+    }
+  }
+  // conv2d, dense and batch_norm take readers: the offers reach the code that fuses.
+  CHECK(absorbed >= 3);
+  CHECK(partial >= 1);
 }

@@ -5,6 +5,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace graphrun {
@@ -14,6 +15,9 @@ namespace graphrun {
 // parameters are filled with uniform random values in [-1, 1]; set them with
 // set_input()/set_param(). Input shapes may hold kBatchDim (a batch-dependent producer):
 // the node infers from them as given and is planned with `batch` in their place.
+// It also offers what a plan offers: the frozen case, an output extent, and the readers
+// a plan would fuse into the node (check_against_reference compares each with the plain
+// computation).
 class NodeHarness {
  public:
   struct Options {
@@ -23,6 +27,18 @@ class NodeHarness {
     std::vector<dnnl::memory::desc> input_layouts;  // what "producers" deliver; default plain
     uint64_t seed = 1;
     int64_t batch_groups = 1;  // the batch as stacked tower uses (PlanContext::batch_groups)
+    // Planned as a frozen node: no parameter gradients, no parameter layout open.
+    bool frozen = false;
+    // Offered as PlanContext::output_extent: only this leading part (per-sample dims) of
+    // the output is read. Needs `frozen` and no input gradients (a plan offers it only to a
+    // node that runs no backward).
+    Shape output_extent{};
+    // Nodes reading the output one after the other, by op name and attributes, offered to
+    // the node as a plan offers them (PlanContext::epilogue, by the plan's patterns; at
+    // inference when frozen without input gradients). The harness's output is then the
+    // last absorbed reader's. Their parameters are drawn in [0.5, 1.5] (a variance stays
+    // positive).
+    std::vector<std::pair<std::string, Attributes>> readers{};
   };
 
   NodeHarness(const Registry& registry, const std::string& op, const Attributes& attrs,
@@ -34,6 +50,8 @@ class NodeHarness {
   Shape inferred_shape() const { return output_shape_; }
   int64_t batch() const;
   const std::vector<ParamSpec>& param_specs() const { return specs_; }
+  // How many of Options::readers the node computes in its own forward.
+  size_t absorbed() const;
   std::vector<std::string> implementations() const { return node_->implementations(); }
 
   // Plain (row-major) values of inputs, parameters and output.
@@ -69,6 +87,11 @@ class NodeHarness {
   // Nothing is checked (checked == 0) for an op without inputs; an Error for another
   // batch mixing. The inputs are restored afterwards.
   CheckResult check_batch_permutation();
+  // Forward (in the harness's mode) against the same op planned plainly (trainable, no
+  // extent, no offer) with the same inputs and parameters, followed by the absorbed
+  // readers run as nodes of their own: every output entry must agree (with an output
+  // extent, every entry inside it). checked: the entries compared.
+  CheckResult check_against_reference();
 
  private:
   struct Impl;

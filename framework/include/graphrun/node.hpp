@@ -1,5 +1,6 @@
 #pragma once
 #include <graphrun/attributes.hpp>
+#include <graphrun/fusion.hpp>
 #include <graphrun/tensor.hpp>
 
 #include <cstdint>
@@ -28,15 +29,6 @@ struct ParamSpec {
   Kind kind = Kind::weight;
 };
 
-class Node;
-
-// A per-channel affine map y = scale * x + shift (channels: axis 1), optionally followed by
-// a relu: what batch_norm computes at inference. See Node::is_channel_affine.
-struct ChannelAffine {
-  std::vector<float> scale, shift;
-  bool relu = false;
-};
-
 // What the executor tells a node when it plans it for one batch size. Built from the
 // engine and batch, every other member set by name (the list grows between versions).
 struct PlanContext {
@@ -56,13 +48,14 @@ struct PlanContext {
   // samples each. A node whose op declares OpInfo::batch_groups keeps them apart where it
   // mixes samples (batch_norm: statistics per group).
   int64_t batch_groups = 1;
-  // Fusion offer: the nodes after this one, each the only reader of the one before
-  // (`next[0]` reads this node's output), all frozen and running no backward, as is this
-  // node. A node that computes the first k of them in its own forward sets `absorbed = k`;
-  // the executor then skips them and binds as this node's output the output of next[k-1]
-  // (planned by that node as usual, from this node's returned descriptor). A per-channel
-  // affine map (Node::is_channel_affine) folds into a producer that applies it at its store.
-  std::vector<const Node*> next{};
+  // Fusion offer (fusion.hpp): the chain of nodes after this one, each the only reader of
+  // the one before (`epilogue[0]` reads this node's output), that matched one of the
+  // plan's patterns. A node that computes the first k stages in its own forward sets
+  // `absorbed = k`; the executor then skips those nodes (forward and backward) and binds as
+  // this node's output, and output gradient, those of the last absorbed node (planned by
+  // that node as usual, from this node's returned descriptor). Only a pointwise stage is
+  // offered to a node that runs backward; the other stages hold at inference only.
+  std::vector<EpilogueStage> epilogue{};
   size_t absorbed = 0;
   // Extent offer: every reader of the output reads only its leading `output_extent`
   // (per-sample dims, e.g. a pooling window that drops the last row) and this node runs no
@@ -120,12 +113,15 @@ class Node {
   virtual void bind(const Bindings& b) { b_ = b; }
   virtual void forward(ExecContext& ctx) = 0;
   virtual void backward(ExecContext& ctx) = 0;
-  // Fusion, reader side: true when this node computes a per-channel affine map (and a relu
-  // if `relu` is set) at inference. Called after infer, before plan.
-  virtual bool is_channel_affine(bool& relu) const { (void)relu; return false; }
-  // The map's current scale and shift, from the bound parameters (called every forward of
-  // the node that absorbed it; `out` keeps its capacity).
-  virtual void channel_affine(ChannelAffine& out) const { (void)out; }
+  // Fusion, reader side: what this node computes, for the plan's patterns (fusion.hpp).
+  // Called after infer, before plan. Default: nothing a producer could compute for it.
+  virtual Fusion fusion() const { return {}; }
+  // For Fusion::Kind::channel_affine: the map's current scale and shift, one per channel,
+  // from the bound parameters (`scale` and `shift` keep their capacity).
+  virtual void channel_affine(std::vector<float>& scale, std::vector<float>& shift) const {
+    (void)scale;
+    (void)shift;
+  }
   // Extent offer, reader side: the leading part of input i (per-sample dims) that forward
   // and backward read, when they read less than all of it. Empty: all. Called after infer.
   virtual Shape input_extent(size_t i) const { (void)i; return {}; }

@@ -26,25 +26,6 @@ void log_primitive(bool verbose, const std::string& what, const dnnl::primitive_
 // The same for a pass a plugin computes itself (implementation named by the plugin).
 void log_implementation(bool verbose, const std::string& what, const std::string& impl);
 
-// tanh(x) = 2 * logistic(2x) - 1 as one oneDNN primitive: a binary multiply by 2 with
-// logistic and linear post-ops. oneDNN's own tanh evaluates a polynomial whose
-// coefficients it gathers per element: 3.7x slower than this on an AVX2 machine (32 x 4 x
-// 24 x 24 floats: 271 us against 84 on one thread). The result is within 2e-7 of tanh.
-// src and dst may be the same memory.
-struct TanhForward {
-  dnnl::primitive primitive;
-  dnnl::memory two;  // the broadcast factor
-  std::string impl;
-
-  TanhForward() = default;
-  TanhForward(const dnnl::memory::desc& data, const dnnl::engine& engine);
-  explicit operator bool() const { return bool(primitive); }
-  ArgMap args(const dnnl::memory& src, const dnnl::memory& dst) const;
-
- private:
-  dnnl::memory::desc flat_;
-};
-
 // The values a derived buffer (weights reordered for a primitive, or folded with a
 // following batch_norm) was last made from. A frozen node rebuilds such a buffer only when
 // its sources change (a checkpoint load), not every step; comparing is far cheaper than

@@ -9,8 +9,8 @@
 
 namespace graphrun {
 
-Plan::Plan(Model& model, int64_t batch, bool verbose)
-    : model_(model), batch_(batch), verbose_(verbose), stream_(model.engine()) {
+Plan::Plan(Model& model, int64_t batch, bool verbose, Purpose purpose)
+    : model_(model), batch_(batch), verbose_(verbose), purpose_(purpose), stream_(model.engine()) {
   const auto& nodes = model_.nodes();
   const int n = static_cast<int>(nodes.size());
   for (int i = 0; i < n; ++i) {
@@ -27,7 +27,7 @@ Plan::Plan(Model& model, int64_t batch, bool verbose)
       if (steps_[i]->on_loss_path)
         for (int in : nodes[i].inputs) steps_[in]->on_loss_path = true;
   }
-  for (auto& s : steps_) s->run_backward = s->on_loss_path && s->needs_grad;
+  for (auto& s : steps_) s->run_backward = purpose_ == Purpose::training && s->on_loss_path && s->needs_grad;
   std::vector<bool> backward;
   for (auto& s : steps_) backward.push_back(s->run_backward);
   check_plan_memory(model_, batch_, backward);
@@ -54,8 +54,8 @@ void Plan::warm_up() {
     if (p.spec.kind == ParamSpec::Kind::state)
       saved.emplace_back(&p.value, std::vector<float>(p.value.data(), p.value.data() + p.value.size()));
   for (int id : model_.graph_inputs()) steps_[id]->out.fill(0.f);
-  forward(Mode::train, 0);
-  if (model_.loss() >= 0) {
+  if (purpose_ == Purpose::training) forward(Mode::train, 0);
+  if (purpose_ == Purpose::training && model_.loss() >= 0) {
     backward(0);
     reduce_gradients();
   }
@@ -115,48 +115,6 @@ void Plan::plan_split(int id) {
   s.input_grads = {nullptr};
 }
 
-// The readers a node may compute in its own forward (PlanContext::next): a chain of nodes,
-// each the only reader of the one before, all frozen (always in eval mode) with no backward
-// through any, none of them but the last the graph's output.
-std::vector<int> Plan::fusable_readers(int id) const {
-  std::vector<int> chain;
-  const Step& s = *steps_[id];
-  if (!s.node || s.def->trainable || s.run_backward) return chain;
-  for (int cur = id; readers_[cur].size() == 1 && cur != model_.output();) {
-    const int reader = readers_[cur][0].first;
-    const Step& r = *steps_[reader];
-    if (r.def->inputs.size() != 1 || !r.node || r.def->trainable || r.run_backward) break;
-    chain.push_back(reader);
-    cur = reader;
-  }
-  return chain;
-}
-
-// The leading part of a node's output that its readers read (PlanContext::output_extent):
-// the widest of their Node::input_extent, passed through the per-channel affine maps that
-// read it (they read what is read of them). Empty when all of it is read, when the node runs
-// backward, or when anything outside the graph's nodes reads it (the graph's output).
-Shape Plan::read_extent(int id) const {
-  const Step& s = *steps_[id];
-  if (!s.node || s.run_backward || id == model_.output() || readers_[id].empty()) return {};
-  const Shape shape = output_shape(id);
-  Shape extent;
-  for (auto [c, j] : readers_[id]) {
-    const Step& r = *steps_[c];
-    if (!r.node) return {};
-    bool relu = false;
-    const bool affine =
-        r.def->inputs.size() == 1 && !r.def->trainable && !r.run_backward && r.node->is_channel_affine(relu);
-    const Shape part = affine ? read_extent(c) : r.node->input_extent(j);
-    if (part.size() != shape.size()) return {};
-    if (extent.empty()) extent = part;
-    for (size_t k = 0; k < part.size(); ++k) extent[k] = std::max(extent[k], part[k]);
-  }
-  for (size_t k = 0; k < extent.size(); ++k)
-    if (extent[k] <= 0 || extent[k] > shape[k]) return {};
-  return extent == shape ? Shape{} : extent;
-}
-
 void Plan::plan_node(int id) {
   Step& s = *steps_[id];
   const NodeDef& d = *s.def;
@@ -165,15 +123,15 @@ void Plan::plan_node(int id) {
   PlanContext ctx(model_.engine(), s.batch);
   for (const Shape& in : d.input_shapes) ctx.input_shapes.push_back(resolve_batch(in, batch_));
   ctx.output_shape = resolve_batch(d.shape, batch_);
-  ctx.needs_param_grad = d.trainable;
+  ctx.needs_param_grad = d.trainable && purpose_ == Purpose::training;
   ctx.verbose = verbose_;
   ctx.batch_groups = d.batch_factor;
   for (int in : d.inputs) {
     ctx.inputs.push_back(steps_[in]->out.desc());
     ctx.needs_input_grad.push_back(s.run_backward && steps_[in]->needs_grad);
   }
-  const std::vector<int> readers = fusable_readers(id);
-  for (int r : readers) ctx.next.push_back(steps_[r]->node.get());
+  std::vector<int> readers;
+  ctx.epilogue = epilogue_offer(id, readers);
   ctx.output_extent = read_extent(id);
   s.partial = !ctx.output_extent.empty();
   auto& params = model_.params();
@@ -231,22 +189,38 @@ void Plan::plan_node(int id) {
   } else {
     s.out = Tensor(out_desc, model_.engine());
   }
-  if (s.run_backward) s.out_grad = Tensor(out_desc, model_.engine());
-  if (id == model_.loss()) s.out_grad.fill(1.f);
+  // A producer that absorbed its readers reads the last one's output gradient instead.
+  if (s.run_backward && s.fused_output < 0) s.out_grad = Tensor(out_desc, model_.engine());
+  if (id == model_.loss() && !s.out_grad.empty()) s.out_grad.fill(1.f);
   if (!is_plain(out_desc)) {
     s.plain = Tensor(plain_desc(s.out.dims()), model_.engine());
     s.to_plain = dnnl::reorder(s.out.memory(), s.plain.memory());
   }
   s.input_grads.assign(d.inputs.size(), nullptr);
   s.param_grads.assign(d.params.size(), nullptr);
-  s.wants_input_grad = ctx.needs_input_grad;
+  // A folded node never runs backward: the node it is folded into computes its gradient.
+  s.wants_input_grad = s.folded_into >= 0 ? std::vector<bool>(d.inputs.size(), false) : ctx.needs_input_grad;
 }
 
 Tensor& Plan::input(int node) { return steps_[node]->out; }
 
+size_t Plan::gradient_bytes() const {
+  size_t bytes = 0;
+  for (const auto& s : steps_) {
+    if (s->node && !s->out_grad.empty()) bytes += s->out_grad.desc().get_size();  // splits hold views
+    if (s->grad_in)
+      for (const Tensor& t : s->grad_in->sources) bytes += t.desc().get_size();
+  }
+  for (const auto& slot : param_slots_)
+    for (const Tensor& t : slot->sources) bytes += t.desc().get_size();
+  return bytes;
+}
+
 Shape Plan::output_shape(int node) const { return resolve_batch(steps_[size_t(node)]->def->shape, batch_); }
 
 void Plan::forward(Mode mode, uint64_t seed, int last_node) {
+  if (mode == Mode::train && purpose_ == Purpose::inference)
+    throw Error("internal: an inference plan was asked to run in train mode");
   const size_t end = last_node >= 0 ? std::min(steps_.size(), size_t(last_node) + 1) : steps_.size();
   for (size_t i = 0; i < end; ++i) {
     Step& s = *steps_[i];
@@ -267,11 +241,12 @@ void Plan::forward(Mode mode, uint64_t seed, int last_node) {
 }
 
 void Plan::backward(uint64_t seed) {
+  if (purpose_ == Purpose::inference) throw Error("internal: an inference plan was asked to run backward");
   for (size_t i = steps_.size(); i-- > 0;) {
     Step& s = *steps_[i];
     if (!s.run_backward) continue;
     if (s.grad_in) s.grad_in->run(stream_);
-    if (!s.node) continue;
+    if (!s.node || s.folded_into >= 0) continue;
     ExecContext ctx(stream_);
     ctx.mode = s.def->trainable ? Mode::train : Mode::eval;
     ctx.seed = seed ^ ((i + 1) * 0x9E3779B97F4A7C15ull);

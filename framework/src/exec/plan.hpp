@@ -15,12 +15,18 @@ namespace graphrun {
 
 class Plan {
  public:
-  Plan(Model& model, int64_t batch, bool verbose = false);
+  // An inference plan runs forward in eval mode only: it plans no backward pass and holds
+  // no gradient buffers (validation and scoring at batch sizes that do not train).
+  enum class Purpose { training, inference };
+  Plan(Model& model, int64_t batch, bool verbose = false, Purpose purpose = Purpose::training);
   ~Plan();
   Plan(const Plan&) = delete;
   Plan& operator=(const Plan&) = delete;
 
   int64_t batch() const { return batch_; }
+  Purpose purpose() const { return purpose_; }
+  // Bytes of activation gradients this plan holds (none for an inference plan).
+  size_t gradient_bytes() const;
   // The plain tensor a graph input reads its batch from.
   Tensor& input(int node);
   // Runs every step, or with last_node >= 0 only the steps up to that node's (embeddings
@@ -40,7 +46,7 @@ class Plan {
  private:
   struct Step;
   struct Slot;
-  std::vector<int> fusable_readers(int id) const;
+  std::vector<EpilogueStage> epilogue_offer(int id, std::vector<int>& chain) const;
   Shape read_extent(int id) const;
   void plan_node(int id);
   void plan_stack(int id);
@@ -51,6 +57,7 @@ class Plan {
   Model& model_;
   int64_t batch_;
   bool verbose_;
+  Purpose purpose_;
   dnnl::stream stream_;
   std::vector<std::unique_ptr<Step>> steps_;
   std::vector<std::unique_ptr<Slot>> param_slots_;

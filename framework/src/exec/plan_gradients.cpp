@@ -75,7 +75,7 @@ void Plan::plan_gradients() {
       b.inputs.push_back(s.converted[j].empty() ? &steps_[nodes[i].inputs[j]]->out : &s.converted[j]);
     b.input_grads = s.input_grads;
     b.output = s.fused_output >= 0 ? &steps_[size_t(s.fused_output)]->out : &s.out;
-    b.output_grad = s.run_backward ? &s.out_grad : nullptr;
+    if (s.run_backward) b.output_grad = s.fused_output >= 0 ? &steps_[size_t(s.fused_output)]->out_grad : &s.out_grad;
     for (int p : nodes[i].params) {
       b.params.push_back(&params[p].value);
       params[p].layout_fixed = true;

@@ -69,7 +69,7 @@ struct Plan::Step {
   std::unique_ptr<Slot> grad_in;  // gathers consumers' gradients into out_grad
   Tensor plain;                   // plain copy of out for readers, when out is blocked
   dnnl::reorder to_plain;
-  int folded_into = -1;   // a node that computes this one in its own forward (PlanContext::next)
+  int folded_into = -1;   // a node that computes this one in its own forward (PlanContext::epilogue)
   int fused_output = -1;  // the last node folded into this one: its output is written here
   bool aliased = false;  // out is a view of input 0 (PlanContext::output_aliases_input)
   bool partial = false;  // offered an output extent: parts of out may never be written

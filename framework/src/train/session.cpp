@@ -51,13 +51,22 @@ Session::Session(const std::string& graph_path, const Registry& registry, Sessio
 Session::~Session() = default;
 
 // Primitives keep the thread count they were created for: each count has its own plans.
-Plan& Session::plan(int64_t batch) {
-  const auto key = std::make_pair(batch, threads());
+Plan& Session::plan(int64_t batch) { return make_plan(batch, Plan::Purpose::training); }
+
+Plan& Session::eval_plan(int64_t batch) {
+  auto it = plans_.find({batch, threads(), Plan::Purpose::training});
+  return it != plans_.end() ? *it->second : make_plan(batch, Plan::Purpose::inference);
+}
+
+Plan& Session::make_plan(int64_t batch, Plan::Purpose purpose) {
+  const auto key = std::make_tuple(batch, threads(), purpose);
   auto it = plans_.find(key);
   if (it != plans_.end()) return *it->second;
-  auto p = std::make_unique<Plan>(*model_, batch, options_.verbose);
+  auto p = std::make_unique<Plan>(*model_, batch, options_.verbose, purpose);
   if (options_.verbose)
-    for (const auto& impl : p->implementations()) std::fprintf(stderr, "[graphrun] batch %lld %s\n", (long long)batch, impl.c_str());
+    for (const auto& impl : p->implementations())
+      std::fprintf(stderr, "[graphrun] batch %lld%s %s\n", (long long)batch,
+                   purpose == Plan::Purpose::inference ? " (inference)" : "", impl.c_str());
   return *plans_.emplace(key, std::move(p)).first->second;
 }
 
@@ -91,7 +100,7 @@ eval::Scorer Session::scorer() {
   const TrainSpec& t = model_->spec().train;
   const DataSpec& d = model_->spec().data;
   const int64_t batch = d.strategy == "class_balanced" ? d.batch_classes * d.images_per_class : t.batch_size;
-  return eval::Scorer(*model_, [this](int64_t b) -> Plan& { return plan(b); }, batch);
+  return eval::Scorer(*model_, [this](int64_t b) -> Plan& { return eval_plan(b); }, batch);
 }
 
 // The figures of one epoch that a monitor may name, from the validation pass.

@@ -16,6 +16,7 @@
 
 #include <functional>
 #include <map>
+#include <tuple>
 #include <memory>
 #include <optional>
 #include <string>
@@ -95,6 +96,10 @@ class Session {
   };
   Split& split(const std::string& name);
   Plan& plan(int64_t batch);
+  // For eval-mode passes: the training plan of this batch size where there is one, else an
+  // inference plan (no backward, no gradient buffers).
+  Plan& eval_plan(int64_t batch);
+  Plan& make_plan(int64_t batch, Plan::Purpose purpose);
   void load_node_weights();
   std::map<std::string, double> validation_figures(EpochRecord& r);
   Checkpoint weights_checkpoint() const;
@@ -108,7 +113,7 @@ class Session {
   std::unique_ptr<Model> model_;
   std::unique_ptr<Optimizer> optimizer_;
   std::unique_ptr<DataSource> source_;
-  std::map<std::pair<int64_t, int>, std::unique_ptr<Plan>> plans_;  // per (batch, threads)
+  std::map<std::tuple<int64_t, int, Plan::Purpose>, std::unique_ptr<Plan>> plans_;  // per (batch, threads, purpose)
   std::map<std::string, std::unique_ptr<Split>> splits_;
   std::string out_dir_;
   std::string graph_hash_;             // of the graph file's text, in every checkpoint

@@ -32,7 +32,7 @@ SplitFigures Session::evaluate_all(const std::string& name, bool final) {
   const float same_label = model_->spec().data.same_label;
   s.loader->start_epoch(0);
   while (const data::Batch* b = s.loader->next()) {
-    Plan& p = plan(b->size);
+    Plan& p = eval_plan(b->size);
     feed_batch(*model_, p, *b);
     p.forward(Mode::eval, 0);
     // As Keras's val_loss: the regularisation term included, as in the training loss.
