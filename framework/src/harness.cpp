@@ -47,6 +47,8 @@ NodeHarness::NodeHarness(const Registry& registry, const std::string& op, const 
   ctx.needs_input_grad = m.opt.needs_input_grad;
   ctx.batch_groups = m.opt.batch_groups;
   ctx.needs_param_grad = !m.opt.frozen;
+  m.derived = std::make_unique<DerivedStore>(m.engine);
+  ctx.derived = m.derived.get();
   ctx.output_extent = m.opt.output_extent;
   if (!m.opt.readers.empty()) ctx.epilogue = m.prepare_readers(output_shape(), !backward);
   for (size_t i = 0; i < n; ++i) {

@@ -1,5 +1,7 @@
 #pragma once
 // NodeHarness's state, shared by harness.cpp (set-up, passes) and harness_checks.cpp.
+#include "graph/derived_store.hpp"
+
 #include <graphrun/harness.hpp>
 
 #include <memory>
@@ -15,6 +17,7 @@ struct NodeHarness::Impl {
   Options opt;
   std::vector<Tensor> inputs, input_grads, params, param_grads;
   Tensor output, output_grad;
+  std::unique_ptr<DerivedStore> derived;  // the node's (PlanContext::derived)
   // For check_against_reference: what made the node.
   const Registry* registry = nullptr;
   std::string op;
@@ -23,6 +26,7 @@ struct NodeHarness::Impl {
   // Options::readers, planned plainly and bound: the reference chain, whose parameters
   // the absorbed affine stages read.
   struct Reader {
+    std::unique_ptr<DerivedStore> derived;
     std::unique_ptr<Node> node;
     std::vector<Tensor> params;
     Tensor input, output;

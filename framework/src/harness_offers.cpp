@@ -23,8 +23,10 @@ Shape batched(int64_t batch, const Shape& per_sample) {
 // backward: what a plan does with an absorbed reader. Returns its output descriptor.
 dnnl::memory::desc plan_frozen(Node& node, const dnnl::engine& engine, int64_t batch, const Shape& in_shape,
                                const Shape& out_shape, const dnnl::memory::desc& layout,
-                               const std::vector<ParamSpec>& specs, dnnl::memory::desc* input_asked = nullptr) {
+                               const std::vector<ParamSpec>& specs, DerivedStore& derived,
+                               dnnl::memory::desc* input_asked = nullptr) {
   PlanContext ctx(engine, batch);
+  ctx.derived = &derived;
   ctx.input_shapes = {in_shape};
   ctx.output_shape = out_shape;
   ctx.inputs = {layout};
@@ -51,12 +53,13 @@ std::vector<EpilogueStage> NodeHarness::Impl::prepare_readers(const Shape& shape
     const OpInfo* reader_info = registry->find(op_name);
     if (!reader_info) throw Error("harness: unknown reader op '" + op_name + "'");
     Reader r;
+    r.derived = std::make_unique<DerivedStore>(engine);
     r.node = reader_info->make(reader_attrs);
     const Shape out = resolve_batch(r.node->infer({in}), opt.batch);
     const std::vector<ParamSpec> specs = r.node->params({in});
     dnnl::memory::desc asked;
     const dnnl::memory::desc out_desc =
-        plan_frozen(*r.node, engine, opt.batch, in, out, plain_desc(batched(opt.batch, in)), specs, &asked);
+        plan_frozen(*r.node, engine, opt.batch, in, out, plain_desc(batched(opt.batch, in)), specs, *r.derived, &asked);
     r.input = Tensor(asked, engine);
     r.output = Tensor(out_desc, engine);
     Bindings b;
@@ -96,7 +99,8 @@ dnnl::memory::desc NodeHarness::Impl::absorbed_output(size_t k, dnnl::memory::de
     const auto& [op_name, reader_attrs] = opt.readers[i];
     std::unique_ptr<Node> fresh = registry->find(op_name)->make(reader_attrs);
     const Shape out = resolve_batch(fresh->infer({in}), opt.batch);
-    desc = plan_frozen(*fresh, engine, opt.batch, in, out, desc, fresh->params({in}));
+    DerivedStore derived(engine);  // planned for its descriptor only, never run
+    desc = plan_frozen(*fresh, engine, opt.batch, in, out, desc, fresh->params({in}), derived);
     in = out;
   }
   if (k > 0) shape = in;
@@ -110,7 +114,9 @@ NodeHarness::CheckResult NodeHarness::check_against_reference() {
   // The same op, planned as a trainable node with nothing offered.
   std::unique_ptr<Node> plain = m.info->make(m.attrs);
   const Shape plain_shape = plain->infer(m.input_shapes);
+  DerivedStore derived(m.engine);  // its own: nothing the tested node made is reused
   PlanContext ctx(m.engine, m.opt.batch);
+  ctx.derived = &derived;
   for (const Shape& s : m.input_shapes) ctx.input_shapes.push_back(resolve_batch(s, m.opt.batch));
   ctx.output_shape = resolve_batch(plain_shape, m.opt.batch);
   ctx.needs_input_grad = m.opt.needs_input_grad;

@@ -61,6 +61,7 @@ memory::desc Conv2d::plan(PlanContext& ctx) {
                strides_[0], strides_[1], wh_.pad_l, ww_.pad_l};
   layer_ = {in_[0], filters_, geometry_, layout_, algorithm_};
   weights_fixed_ = !need_weights;
+  derived_ = ctx.derived;
   // The epilogue offer, after a linear output: a per-channel affine map at inference
   // (a frozen batch_norm) folded into the kernel and bias, its activation or a pointwise
   // node's becoming this node's.
@@ -146,9 +147,9 @@ memory::desc Conv2d::plan(PlanContext& ctx) {
   } else {
     plan_onednn_forward(p, eng, note);
   }
-  fwd_sources_ = {};
-  folded_w_ = folds_affine() ? memory(plain_w, eng) : memory();
-  folded_b_ = folds_affine() ? memory(memory::desc({filters_}, memory::data_type::f32, tag::x), eng) : memory();
+  folded_w_ = folds_affine() ? derived_->buffer("folded kernel", plain_w) : memory();
+  folded_b_ = folds_affine() ? derived_->buffer("folded bias", memory::desc({filters_}, memory::data_type::f32, tag::x))
+                             : memory();
   plan_activation(p, need_data || need_weights, eng, ctx.verbose);
 
   bwd_data_ = {};

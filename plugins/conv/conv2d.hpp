@@ -172,7 +172,7 @@ class Conv2d : public Node {
   activation::Planned act_fwd_, act_bwd_;  // none where the activation is fused or linear
   Staged w_fwd_, w_bwd_data_, dw_;
   bool weights_fixed_ = false;  // frozen: no optimizer changes them between steps
-  SourceValues fwd_sources_;    // what the forward weights were last staged from
+  DerivedWeights* derived_ = nullptr;  // forward weights and folded copies, shared by every plan
   // Absorbed from the epilogue offer (PlanContext::epilogue): a per-channel affine map folded
   // into the kernel and bias, the activation applied (own or absorbed), a 2x2 max pool.
   std::function<void(std::vector<float>&, std::vector<float>&)> affine_source_;

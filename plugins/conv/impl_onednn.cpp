@@ -139,6 +139,8 @@ void Conv2d::plan_onednn_forward(const Passes& p, const dnnl::engine& eng, const
   note("forward", p.fwd);
   stage(w_fwd_, plain_desc({filters_, in_[0], kernel_[0], kernel_[1]}), p.fwd.weights_desc(), eng,
         "forward weights reorder", note);
+  // Shared with the plans of other batch sizes (PlanContext::derived).
+  if (w_fwd_.copy) w_fwd_.mem = derived_->buffer("forward weights", w_fwd_.mem.get_desc());
 }
 
 void Conv2d::plan_onednn_data_gradient(const Passes& p, const dnnl::engine& eng, const Note& note) {
@@ -189,12 +191,16 @@ void Conv2d::stage(Staged& s, const memory::desc& from, const memory::desc& to, 
 void Conv2d::stage_forward_weights(dnnl::stream& s) {
   const size_t nw = size_t(param(0).size());
   const float* bias = use_bias_ ? param(1).data() : nullptr;
+  // The buffer forward reads, and whether it is up to date (fixed weights only).
+  const char* read = w_fwd_.copy ? "forward weights" : "folded kernel";
+  const memory::desc read_desc = w_fwd_.copy ? w_fwd_.mem.get_desc() : folded_w_ ? folded_w_.get_desc() : memory::desc();
   if (folds_affine()) {
     affine_source_(affine_scale_, affine_shift_);
-    if (weights_fixed_ && !fwd_sources_.changed({{param(0).data(), nw},
-                                                 {bias, bias ? size_t(filters_) : 0},
-                                                 {affine_scale_.data(), affine_scale_.size()},
-                                                 {affine_shift_.data(), affine_shift_.size()}}))
+    if (weights_fixed_ && !derived_->changed(read, read_desc,
+                                             {{param(0).data(), nw},
+                                              {bias, bias ? size_t(filters_) : 0},
+                                              {affine_scale_.data(), affine_scale_.size()},
+                                              {affine_shift_.data(), affine_shift_.size()}}))
       return;
     fold_affine(param(0).data(), bias, affine_scale_, affine_shift_, filters_, int64_t(nw) / filters_,
                 static_cast<float*>(folded_w_.get_data_handle()), static_cast<float*>(folded_b_.get_data_handle()));
@@ -202,7 +208,7 @@ void Conv2d::stage_forward_weights(dnnl::stream& s) {
     return;
   }
   if (!w_fwd_.copy) return;
-  if (weights_fixed_ && !fwd_sources_.changed({{param(0).data(), nw}})) return;
+  if (weights_fixed_ && !derived_->changed(read, read_desc, {{param(0).data(), nw}})) return;
   w_fwd_.reorder.execute(s, param(0).memory(), w_fwd_.mem);
 }
 

@@ -84,9 +84,9 @@ class Dense : public Node {
     fwd_weights_ = {};
     to_fwd_weights_ = {};
     weights_fixed_ = !ctx.needs_param_grad;
-    fwd_sources_ = {};
-    if (fwd_pd.weights_desc() != weights) {
-      fwd_weights_ = memory(fwd_pd.weights_desc(), ctx.engine);
+    derived_ = ctx.derived;
+    if (fwd_pd.weights_desc() != weights) {  // shared with the plans of other batch sizes
+      fwd_weights_ = derived_->buffer("forward weights", fwd_pd.weights_desc());
       dnnl::reorder::primitive_desc pd(ctx.engine, weights, ctx.engine, fwd_pd.weights_desc());
       add(ctx, "dense: forward weights reorder", pd);
       to_fwd_weights_ = dnnl::reorder(pd);
@@ -165,7 +165,8 @@ class Dense : public Node {
 
   void forward(ExecContext& ctx) override {
     // Fixed (frozen) weights are reordered only when their values change.
-    if (to_fwd_weights_ && (!weights_fixed_ || fwd_sources_.changed({{param(0).data(), param(0).size()}})))
+    if (to_fwd_weights_ && (!weights_fixed_ || derived_->changed("forward weights", fwd_weights_.get_desc(),
+                                                                   {{param(0).data(), param(0).size()}})))
       to_fwd_weights_.execute(ctx.stream, param(0).memory(), fwd_weights_);
     fwd_.execute(ctx.stream, fwd_args_);
     if (softmax_) softmax_.execute(ctx.stream, softmax_args_);
@@ -197,7 +198,7 @@ class Dense : public Node {
   memory fwd_weights_;  // the kernel in the forward primitive's layout, when it is kept in another
   dnnl::reorder to_fwd_weights_;
   bool weights_fixed_ = false;
-  SourceValues fwd_sources_;
+  DerivedWeights* derived_ = nullptr;
   ArgMap fwd_args_, softmax_args_, act_bwd_args_, bwd_weights_args_, bwd_data_args_;
   Tensor pre_grad_, spare_kernel_grad_, spare_bias_grad_;
   bool want_weights_ = false, want_data_ = false;

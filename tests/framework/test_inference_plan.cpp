@@ -10,6 +10,7 @@
 #include "plugins.hpp"
 
 #include <random>
+#include <string>
 
 using namespace graphrun;
 
@@ -58,4 +59,70 @@ TEST_CASE("inference plan: no gradient buffers, the training plan's eval outputs
   for (size_t i = 0; i < a.size(); ++i) CHECK(b[i] == doctest::Approx(a[i]).epsilon(1e-5));
   CHECK_THROWS_WITH_AS(inference.forward(Mode::train, 0), doctest::Contains("inference plan"), Error);
   CHECK_THROWS_WITH_AS(inference.backward(0), doctest::Contains("inference plan"), Error);
+}
+
+namespace {
+
+std::string frozen_graph(bool frozen) {
+  const std::string t = frozen ? "false" : "true";
+  return R"(name: shared
+inputs:
+  image: {shape: [2, 8, 8]}
+nodes:
+  conv: {op: conv2d, filters: 16, kernel_size: 3, trainable: )" + t + R"(, input: image}
+  norm: {op: batch_norm, trainable: )" + t + R"(, input: conv}
+  flat: {op: flatten, input: norm}
+  out:  {op: dense, units: 8, trainable: )" + t + R"(, input: flat}
+output: out
+)";
+}
+
+void set_params(Model& m, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> uni(-1, 1);
+  for (Parameter& p : m.params()) {
+    const bool variance = p.name.find("variance") != std::string::npos;
+    for (size_t i = 0; i < p.value.size(); ++i) p.value.data()[i] = variance ? 0.5f + 0.4f * uni(rng) : uni(rng);
+  }
+}
+
+// The first 3 samples' outputs (fixed inputs) of an eval pass.
+std::vector<float> first_three(Model& m, Plan& plan) {
+  std::mt19937 rng(4);
+  std::uniform_real_distribution<float> uni(-1, 1);
+  Tensor& in = plan.input(m.find("image"));
+  const size_t per = in.size() / size_t(plan.batch());
+  for (size_t i = 0; i < in.size(); ++i) in.data()[i] = i < 3 * per ? uni(rng) : 0.f;
+  plan.forward(Mode::eval, 0);
+  const float* out = plan.output(m.output());
+  return std::vector<float>(out, out + 3 * 8);
+}
+
+}  // namespace
+
+TEST_CASE("derived weights: plans of two batch sizes share them, and both follow new values") {
+  dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  Model frozen(parse_graph_spec(frozen_graph(true), "frozen.yaml"), testing::registry(), eng);
+  Model plain(parse_graph_spec(frozen_graph(false), "plain.yaml"), testing::registry(), eng);
+  Plan four(frozen, 4, false, Plan::Purpose::inference);
+  const size_t conv_bytes = frozen.derived(frozen.find("conv")).bytes();
+  const size_t dense_bytes = frozen.derived(frozen.find("out")).bytes();
+  Plan three(frozen, 3, false, Plan::Purpose::inference);
+  CHECK(conv_bytes > 0);  // the folded kernel and bias at least
+  CHECK(frozen.derived(frozen.find("conv")).bytes() == conv_bytes);  // nothing new for batch 3
+  CHECK(frozen.derived(frozen.find("out")).bytes() == dense_bytes);
+  Plan reference(plain, 3, false, Plan::Purpose::inference);
+  // New values after the plans exist (a checkpoint load): the plan that runs first remakes
+  // the shared buffers, the other finds them made from the same values.
+  for (unsigned seed : {1u, 2u}) {
+    CAPTURE(seed);
+    set_params(frozen, seed);
+    set_params(plain, seed);
+    const std::vector<float> expected = first_three(plain, reference);
+    const std::vector<float> a = first_three(frozen, four), b = first_three(frozen, three);
+    for (size_t i = 0; i < expected.size(); ++i) {
+      CHECK(a[i] == doctest::Approx(expected[i]).epsilon(1e-4));
+      CHECK(b[i] == doctest::Approx(expected[i]).epsilon(1e-4));
+    }
+  }
 }

@@ -6,6 +6,7 @@
 #include <graphrun/harness.hpp>
 
 #include "cpu_features.hpp"
+#include "graph/derived_store.hpp"
 #include "plugins.hpp"
 
 using namespace graphrun;
@@ -34,12 +35,14 @@ struct Planned {
 Planned plan(const std::string& op, const Attributes& a, const Shape& in, int64_t batch, tag producer,
              bool input_grad = true) {
   static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  DerivedStore derived(engine);  // outlives the node, which may keep it
   auto node = testing::registry().find(op)->make(a);
   Shape out = node->infer({in});
   node->params({in});
   Shape full{batch};
   full.insert(full.end(), in.begin(), in.end());
   PlanContext ctx(engine, batch);
+  ctx.derived = &derived;
   ctx.input_shapes = {in};
   ctx.output_shape = out;
   ctx.inputs = {layout(full, producer)};

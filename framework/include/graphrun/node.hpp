@@ -4,6 +4,7 @@
 #include <graphrun/tensor.hpp>
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <utility>
 #include <vector>
@@ -29,6 +30,22 @@ struct ParamSpec {
   Kind kind = Kind::weight;
 };
 
+// Buffers a node derives from its parameters alone (weights reordered for a primitive,
+// folded with a following map), kept once for the node's instances in every plan of the
+// model: a plan of another batch size asks for the same buffer instead of keeping a copy.
+class DerivedWeights {
+ public:
+  using Part = std::pair<const float*, size_t>;  // first float, count
+  virtual ~DerivedWeights() = default;
+  // The buffer named `what` laid out as `desc`: made on the first request, the same memory
+  // for every later request of that name and layout, from any plan.
+  virtual dnnl::memory buffer(const std::string& what, const dnnl::memory::desc& desc) = 0;
+  // For fixed (frozen) weights: true, and remembers the values, when `parts` differ from
+  // what that buffer was last made from by any plan (always true the first time). A node
+  // whose weights train remakes its buffers every step instead.
+  virtual bool changed(const std::string& what, const dnnl::memory::desc& desc, std::initializer_list<Part> parts) = 0;
+};
+
 // What the executor tells a node when it plans it for one batch size. Built from the
 // engine and batch, every other member set by name (the list grows between versions).
 struct PlanContext {
@@ -44,6 +61,7 @@ struct PlanContext {
   std::vector<bool> needs_input_grad;  // per input
   bool needs_param_grad = true;        // false when the node is frozen
   bool verbose = false;                // log primitive implementations
+  DerivedWeights* derived = nullptr;   // this graph node's shared buffers; never null in a plan
   // The batch is this many uses of a tower stacked along the batch, `batch / batch_groups`
   // samples each. A node whose op declares OpInfo::batch_groups keeps them apart where it
   // mixes samples (batch_norm: statistics per group).

@@ -125,6 +125,7 @@ void Plan::plan_node(int id) {
   ctx.output_shape = resolve_batch(d.shape, batch_);
   ctx.needs_param_grad = d.trainable && purpose_ == Purpose::training;
   ctx.verbose = verbose_;
+  ctx.derived = &model_.derived(id);
   ctx.batch_groups = d.batch_factor;
   for (int in : d.inputs) {
     ctx.inputs.push_back(steps_[in]->out.desc());

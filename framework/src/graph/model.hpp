@@ -1,5 +1,6 @@
 #pragma once
 // A graph file turned into checked nodes in execution order, with its parameters.
+#include "graph/derived_store.hpp"
 #include "graph/spec.hpp"
 
 #include <graphrun/node.hpp>
@@ -72,6 +73,9 @@ class Model {
 
   // Fresh values from every parameter's initialiser (deterministic in seed).
   void initialize(uint64_t seed);
+  // What a node derives from its parameters, shared by every plan and by the nodes of every
+  // use of a tower (they hold the same parameters): model_params.cpp.
+  DerivedStore& derived(int node);
 
  private:
   void expand();
@@ -87,6 +91,7 @@ class Model {
   std::vector<Parameter> params_;
   std::map<std::string, int> param_index_;
   std::map<std::string, std::string> use_outputs_;  // tower-use name -> its last node
+  std::map<std::vector<int>, std::unique_ptr<DerivedStore>> derived_;  // by the nodes' parameters
   int output_ = -1, loss_ = -1;
 };
 

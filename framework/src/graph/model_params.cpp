@@ -70,6 +70,15 @@ void Model::initialize(uint64_t seed) {
   }
 }
 
+DerivedStore& Model::derived(int node) {
+  const NodeDef& d = nodes_.at(size_t(node));
+  // A node without parameters derives nothing from them: a store of its own.
+  const std::vector<int> key = d.params.empty() ? std::vector<int>{-1 - node} : d.params;
+  auto& store = derived_[key];
+  if (!store) store = std::make_unique<DerivedStore>(engine_);
+  return *store;
+}
+
 void relayout(Parameter& p, const dnnl::memory::desc& desc) {
   if (desc == p.value.desc()) return;
   if (desc.dims() != p.value.desc().dims())
