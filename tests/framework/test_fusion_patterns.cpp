@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include "exec/plan.hpp"
+#include <graphrun/error.hpp>
 #include "graph/model.hpp"
 #include "graph/spec.hpp"
 #include "cpu_features.hpp"
@@ -171,4 +172,22 @@ output: sum
   Plan plan(m, 2);
   CHECK_FALSE(folded(plan, "act", "conv"));
   CHECK_FALSE(folded(plan, "spare", "conv"));
+}
+
+TEST_CASE("fusion: a node the evaluation reads as its embedding is never folded away") {
+  dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  const std::string text = R"(name: embed
+inputs:
+  image: {shape: [1, 6, 6]}
+nodes:
+  conv: {op: conv2d, filters: 4, kernel_size: 3, trainable: false, input: image}
+  act:  {op: activation, function: relu, input: conv}
+output: act
+)";
+  Model plain = model(text, eng, 6), observed = model(text + "evaluation: {embedding: conv}\n", eng, 6);
+  Plan a(plain, 2), b(observed, 2);
+  CHECK(folded(a, "act", "conv"));
+  CHECK_FALSE(folded(b, "act", "conv"));
+  CHECK_THROWS_WITH_AS(a.output(plain.find("conv")), doctest::Contains("is not kept"), Error);
+  CHECK(b.output(observed.find("conv")) != nullptr);
 }

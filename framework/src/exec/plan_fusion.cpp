@@ -11,8 +11,20 @@ namespace graphrun {
 
 using Kind = Fusion::Kind;
 
+namespace {
+
+// Read from outside the graph's nodes, so never folded away or left partly computed: the
+// graph's output and the embedding the evaluation section names.
+bool observed(const Model& m, int id) {
+  if (id == m.output()) return true;
+  const std::string& embedding = m.spec().evaluation.embedding;
+  return !embedding.empty() && m.find(embedding) == id;
+}
+
+}  // namespace
+
 // A chain of nodes after `id`, each the only reader of the one before, one input each, none
-// but the last the graph's output. At inference (this node frozen, no backward through it
+// but the last observed from outside (the graph's output, the evaluation's embedding). At inference (this node frozen, no backward through it
 // or the chain) every pattern applies; an affine map must be frozen too (batch_norm is one
 // only at inference).
 std::vector<EpilogueStage> Plan::epilogue_offer(int id, std::vector<int>& chain) const {
@@ -22,7 +34,7 @@ std::vector<EpilogueStage> Plan::epilogue_offer(int id, std::vector<int>& chain)
   const bool inference = !s.def->trainable && !s.run_backward;
   std::vector<Kind> kinds;
   std::vector<EpilogueStage> offer;
-  for (int cur = id; readers_[cur].size() == 1 && cur != model_.output();) {
+  for (int cur = id; readers_[cur].size() == 1 && !observed(model_, cur);) {
     const int reader = readers_[cur][0].first;
     const Step& r = *steps_[reader];
     if (r.def->inputs.size() != 1 || !r.node || r.run_backward != s.run_backward) break;
@@ -48,10 +60,10 @@ std::vector<EpilogueStage> Plan::epilogue_offer(int id, std::vector<int>& chain)
 // the widest of their Node::input_extent, passed through the per-channel affine maps and
 // pointwise nodes that read it (they read what is read of them). Empty when all of it is
 // read, when the node runs backward, or when anything outside the graph's nodes reads it
-// (the graph's output).
+// (the graph's output, the evaluation's embedding).
 Shape Plan::read_extent(int id) const {
   const Step& s = *steps_[id];
-  if (!s.node || s.run_backward || id == model_.output() || readers_[id].empty()) return {};
+  if (!s.node || s.run_backward || observed(model_, id) || readers_[id].empty()) return {};
   const Shape shape = output_shape(id);
   Shape extent;
   for (auto [c, j] : readers_[id]) {
