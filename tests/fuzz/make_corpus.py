@@ -49,7 +49,7 @@ images = idx_images(3, 2, 2, [i * 20 for i in range(12)])
 labels = idx_labels([0, 1, 2])
 put("idx", "tiny_raw", idx_input(images, labels))
 put("idx", "tiny_gzip", idx_input(gzip.compress(images, mtime=0), gzip.compress(labels, mtime=0)))
-put("idx", "synthetic_28x28", idx_input(idx_images(2, 28, 28, [(i * 7) % 256 for i in range(2 * 784)]), idx_labels([7, 2])))
+put("idx", "synthetic_6x5", idx_input(idx_images(2, 6, 5, [(i * 7) % 256 for i in range(2 * 30)]), idx_labels([7, 2])))
 
 
 # checkpoint: safetensors as write_checkpoint writes them (header padded to 8 bytes).
