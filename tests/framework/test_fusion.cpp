@@ -13,6 +13,7 @@
 #include "graph/spec.hpp"
 #include "cpu_features.hpp"
 #include "plugins.hpp"
+#include "random_params.hpp"
 
 #include <algorithm>
 #include <random>
@@ -39,16 +40,6 @@ output: probs
 )";
 }
 
-// Deterministic values for every parameter; variances stay positive.
-void set_params(Model& m, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> uni(-1, 1);
-  for (Parameter& p : m.params()) {
-    const bool variance = p.name.find("variance") != std::string::npos;
-    for (size_t i = 0; i < p.value.size(); ++i) p.value.data()[i] = variance ? 0.2f + uni(rng) * uni(rng) + 1.f : uni(rng);
-  }
-}
-
 // The first `count` values of node `output` after an eval forward pass on random images.
 std::vector<float> run(Model& m, Plan& plan, const std::string& output, int64_t count) {
   std::mt19937 rng(11);
@@ -69,8 +60,8 @@ void check_same(int channels, int filters, int side = 10, bool pool_folds = fals
   dnnl::engine eng(dnnl::engine::kind::cpu, 0);
   Model fused(parse_graph_spec(graph(channels, filters, false, side), "fused.yaml"), testing::registry(), eng);
   Model plain(parse_graph_spec(graph(channels, filters, true, side), "plain.yaml"), testing::registry(), eng);
-  set_params(fused, 3);
-  set_params(plain, 3);
+  testing::set_random_params(fused, 3);
+  testing::set_random_params(plain, 3);
   const int64_t batch = 4;
   Plan fused_plan(fused, batch), plain_plan(plain, batch);
   CHECK(folded(fused_plan));
@@ -88,8 +79,8 @@ void check_same(int channels, int filters, int side = 10, bool pool_folds = fals
   };
   const std::vector<float> before = compare();
   // New values after the plans exist (as a checkpoint load writes them): both follow.
-  set_params(fused, 4);
-  set_params(plain, 4);
+  testing::set_random_params(fused, 4);
+  testing::set_random_params(plain, 4);
   const std::vector<float> after = compare();
   CHECK(before != after);
 }
@@ -182,8 +173,8 @@ TEST_CASE("extent: a frozen convolution computes only the part of its output its
   dnnl::engine eng(dnnl::engine::kind::cpu, 0);
   Model part(parse_graph_spec(extent_graph(false), "part.yaml"), testing::registry(), eng);
   Model whole(parse_graph_spec(extent_graph(true), "whole.yaml"), testing::registry(), eng);
-  set_params(part, 5);
-  set_params(whole, 5);
+  testing::set_random_params(part, 5);
+  testing::set_random_params(whole, 5);
   const int64_t batch = 5;
   Plan part_plan(part, batch), whole_plan(whole, batch);
   // graphrun's Winograd (forced: auto picks oneDNN's on AVX-512) takes the offer.

@@ -11,6 +11,7 @@
 #include "graph/spec.hpp"
 #include "cpu_features.hpp"
 #include "plugins.hpp"
+#include "random_params.hpp"
 
 #include <algorithm>
 #include <random>
@@ -19,15 +20,6 @@
 using namespace graphrun;
 
 namespace {
-
-void set_params(Model& m, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> uni(-1, 1);
-  for (Parameter& p : m.params()) {
-    const bool variance = p.name.find("variance") != std::string::npos;
-    for (size_t i = 0; i < p.value.size(); ++i) p.value.data()[i] = variance ? 0.5f + 0.4f * uni(rng) : uni(rng);
-  }
-}
 
 bool folded(const Plan& plan, const std::string& node, const std::string& into) {
   const auto impls = plan.implementations();
@@ -78,7 +70,7 @@ void check_same(const Result& a, const Result& b, double eps) {
 
 Model model(const std::string& text, dnnl::engine& eng, unsigned seed) {
   Model m(parse_graph_spec(text, "fusion.yaml"), testing::registry(), eng);
-  set_params(m, seed);
+  testing::set_random_params(m, seed);
   return m;
 }
 

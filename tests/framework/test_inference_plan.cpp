@@ -8,6 +8,7 @@
 #include "graph/model.hpp"
 #include "graph/spec.hpp"
 #include "plugins.hpp"
+#include "random_params.hpp"
 
 #include <random>
 #include <string>
@@ -77,15 +78,6 @@ output: out
 )";
 }
 
-void set_params(Model& m, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> uni(-1, 1);
-  for (Parameter& p : m.params()) {
-    const bool variance = p.name.find("variance") != std::string::npos;
-    for (size_t i = 0; i < p.value.size(); ++i) p.value.data()[i] = variance ? 0.5f + 0.4f * uni(rng) : uni(rng);
-  }
-}
-
 // The first 3 samples' outputs (fixed inputs) of an eval pass.
 std::vector<float> first_three(Model& m, Plan& plan) {
   std::mt19937 rng(4);
@@ -116,8 +108,8 @@ TEST_CASE("derived weights: plans of two batch sizes share them, and both follow
   // the shared buffers, the other finds them made from the same values.
   for (unsigned seed : {1u, 2u}) {
     CAPTURE(seed);
-    set_params(frozen, seed);
-    set_params(plain, seed);
+    testing::set_random_params(frozen, seed);
+    testing::set_random_params(plain, seed);
     const std::vector<float> expected = first_three(plain, reference);
     const std::vector<float> a = first_three(frozen, four), b = first_three(frozen, three);
     for (size_t i = 0; i < expected.size(); ++i) {
