@@ -6,6 +6,7 @@
 #include "data/batches.hpp"
 #include "image_fixtures.hpp"
 
+#include <cmath>
 #include <cstring>
 
 using namespace graphrun;
@@ -146,4 +147,29 @@ TEST_CASE("augment: through the batch loader only the loader with an AugmentSpec
     train.start_epoch(1);
     CHECK(train.next()->left != first);
   }
+}
+
+TEST_CASE("augment: mirror alone flips some images exactly left to right and leaves the others as they are") {
+  const ImageSet s = patterns();
+  AugmentSpec a;
+  a.mirror = true;
+  REQUIRE(a.enabled());
+  const std::vector<float> plain = unit(s, 1);
+  std::vector<float> flipped(plain.size());
+  for (int r = 0; r < kRows; ++r)
+    for (int c = 0; c < kCols; ++c) flipped[size_t(r * kCols + c)] = plain[size_t(r * kCols + kCols - 1 - c)];
+  REQUIRE(flipped != plain);
+  int mirrored = 0, kept = 0;
+  for (uint64_t seed = 0; seed < 40; ++seed) {
+    const std::vector<float> w = warp(s, 1, a, seed);
+    bool is_flipped = true, is_plain = true;
+    for (size_t k = 0; k < w.size(); ++k) {
+      is_flipped = is_flipped && std::abs(w[k] - flipped[k]) < 1e-6f;
+      is_plain = is_plain && std::abs(w[k] - plain[k]) < 1e-6f;
+    }
+    CHECK((is_flipped || is_plain));
+    mirrored += is_flipped, kept += is_plain;
+  }
+  CHECK(mirrored >= 10);  // about half of 40 draws each way
+  CHECK(kept >= 10);
 }

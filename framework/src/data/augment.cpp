@@ -23,10 +23,12 @@ void augment_image(const uint8_t* src, int64_t channels, int64_t rows, int64_t c
   const double scale = uniform(rng, spec.scale_min, spec.scale_max);
   const double tx = uniform(rng, -spec.translate, spec.translate) * double(cols);
   const double ty = uniform(rng, -spec.translate, spec.translate) * double(rows);
+  // Drawn only when asked for, so that graphs without it keep their images bit for bit.
+  const double flip = spec.mirror && uniform_unit(rng) < 0.5 ? -1 : 1;
   // Destination -> source is not needed: warpAffine inverts the forward map itself.
-  // Forward map about the centre: x' = R * S * H * (x - c) + c + t.
+  // Forward map about the centre: x' = R * S * H * F * (x - c) + c + t, F = diag(flip, 1).
   const double ca = std::cos(angle) * scale, sa = std::sin(angle) * scale;
-  const double m00 = ca, m01 = ca * shear - sa, m10 = sa, m11 = sa * shear + ca;
+  const double m00 = ca * flip, m01 = ca * shear - sa, m10 = sa * flip, m11 = sa * shear + ca;
   const double cx = 0.5 * double(cols - 1), cy = 0.5 * double(rows - 1);
   const cv::Matx23d m(m00, m01, cx + tx - m00 * cx - m01 * cy, m10, m11, cy + ty - m10 * cx - m11 * cy);
   const int64_t plane = rows * cols;

@@ -11,7 +11,8 @@ struct AugmentSpec {
   double shear = 0;                    // degrees: uniform in [-shear, shear], along x
   double scale_min = 1, scale_max = 1; // uniform in [scale_min, scale_max]
   double translate = 0;                // fraction of the image size: uniform in [-translate, translate] on each axis
-  bool enabled() const { return rotation != 0 || shear != 0 || scale_min != 1 || scale_max != 1 || translate != 0; }
+  bool mirror = false;                 // mirrored left to right with probability 1/2 (faces; not characters)
+  bool enabled() const { return rotation != 0 || shear != 0 || scale_min != 1 || scale_max != 1 || translate != 0 || mirror; }
 };
 
 // Warps one planar image of `channels` x rows x cols bytes into floats in [0, 1] at dst,

@@ -79,8 +79,8 @@ ImageSet select_classes(const ImageSet& set, const ClassSelection& s, uint64_t s
 ImageSet with_rotated_classes(const ImageSet& set, const std::vector<int>& degrees) {
   for (int d : degrees)
     if (d % 90 != 0 || d < 0 || d >= 360) throw Error("rotations: each angle must be 0, 90, 180 or 270, got " + std::to_string(d));
-  const int64_t rotating = std::count_if(degrees.begin(), degrees.end(), [](int d) { return d != 0; });
-  if (rotating && set.rows != set.cols)
+  const int64_t quarter_turns = std::count_if(degrees.begin(), degrees.end(), [](int d) { return d == 90 || d == 270; });
+  if (quarter_turns && set.rows != set.cols)
     throw Error("rotations: 90-degree rotations need square images, these are " + std::to_string(set.rows) + "x" + std::to_string(set.cols));
   ImageSet out;
   const int64_t r = int64_t(degrees.size()), size = set.image_size(), plane = set.rows * set.cols;

@@ -1,6 +1,8 @@
 #include "eval/scoring.hpp"
 
 #include "data/batches.hpp"
+#include "data/image_tree.hpp"
+#include "data/views.hpp"
 #include "train/feed.hpp"
 
 #include <graphrun/error.hpp>
@@ -15,6 +17,7 @@ Scorer::Scorer(const Model& model, PlanFor plan_for, int64_t batch)
   const EvaluationSpec& e = model.spec().evaluation;
   higher_is_same_ = e.higher_is_same(model.spec().data.same_label);
   distance_ = e.distance;
+  views_ = e.views;
   if (!e.embedding.empty()) {
     embedding_ = model.find(e.embedding);
     if (embedding_ < 0) throw Error(e.where + ": evaluation.embedding names '" + e.embedding + "', which is not a node of the graph");
@@ -25,7 +28,8 @@ Scorer::Scorer(const Model& model, PlanFor plan_for, int64_t batch)
   }
 }
 
-int64_t Scorer::dim() const { return embedding_ >= 0 ? volume(model_.nodes()[size_t(embedding_)].shape) : 0; }
+int64_t Scorer::node_dim() const { return embedding_ >= 0 ? volume(model_.nodes()[size_t(embedding_)].shape) : 0; }
+int64_t Scorer::dim() const { return node_dim() * views_.count(); }
 
 std::vector<float> Scorer::pair_scores(const data::ImageSet& set, const std::vector<std::pair<int64_t, int64_t>>& pairs) {
   const int out = model_.output();
@@ -57,7 +61,16 @@ std::vector<float> Scorer::pair_scores(const data::ImageSet& set, const std::vec
 
 std::vector<float> Scorer::embeddings(const data::ImageSet& set, const std::vector<int64_t>& images) {
   if (embedding_ < 0) throw Error(model_.spec().file + ": embeddings need evaluation.embedding (the node whose output is one)");
-  const int64_t d = dim(), size = set.image_size();
+  if (!views_.enabled()) return embed(set, images);
+  // View v of image i is image i * count + v: the embeddings come out joined, row by row.
+  const data::ImageSet viewed = data::with_views(data::select_images(set, images, false), views_);
+  std::vector<int64_t> all(size_t(viewed.count));
+  for (size_t i = 0; i < all.size(); ++i) all[i] = int64_t(i);
+  return embed(viewed, all);
+}
+
+std::vector<float> Scorer::embed(const data::ImageSet& set, const std::vector<int64_t>& images) {
+  const int64_t d = node_dim(), size = set.image_size();
   std::vector<float> out(images.size() * size_t(d));
   data::Batch b;
   for (size_t begin = 0; begin < images.size(); begin += size_t(batch_)) {

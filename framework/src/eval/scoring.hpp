@@ -27,6 +27,7 @@ class Scorer {
   // The graph's output for each pair of images of `set` (a into the left input, b into the right).
   std::vector<float> pair_scores(const data::ImageSet& set, const std::vector<std::pair<int64_t, int64_t>>& pairs);
   // The embedding node's output for each listed image, row after row; dim() values each.
+  // With evaluation.views, an image's row joins the embeddings of its views, view after view.
   std::vector<float> embeddings(const data::ImageSet& set, const std::vector<int64_t>& images);
   int64_t dim() const;
 
@@ -34,12 +35,16 @@ class Scorer {
   double embedding_distance(const float* a, const float* b) const;
 
  private:
+  std::vector<float> embed(const data::ImageSet& set, const std::vector<int64_t>& images);
+  int64_t node_dim() const;
+
   const Model& model_;
   PlanFor plan_for_;
   int64_t batch_;
   bool higher_is_same_ = true;
   int embedding_ = -1;
   std::string distance_;
+  data::ViewSpec views_;
 };
 
 }  // namespace graphrun::eval

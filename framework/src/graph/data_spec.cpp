@@ -2,6 +2,7 @@
 
 #include "graph/yaml_context.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace graphrun {
@@ -91,7 +92,8 @@ SplitSpec parse_split(const Ctx& c, const YAML::Node& n, const std::string& form
 
 data::AugmentSpec parse_augment(const Ctx& c, const YAML::Node& n) {
   data::AugmentSpec a;
-  c.only_keys(n, {"rotation", "shear", "scale", "translate"}, "data.augment");
+  c.only_keys(n, {"rotation", "shear", "scale", "translate", "mirror"}, "data.augment");
+  a.mirror = c.value<bool>(n, "mirror", false, "data.augment");
   a.rotation = c.value<double>(n, "rotation", 0, "data.augment");
   a.shear = c.value<double>(n, "shear", 0, "data.augment");
   a.translate = c.value<double>(n, "translate", 0, "data.augment");
@@ -177,7 +179,8 @@ EvaluationSpec parse_evaluation(const Ctx& c, const YAML::Node& n) {
   EvaluationSpec e;
   if (!n) return e;
   const std::string what = "evaluation";
-  c.only_keys(n, {"score", "embedding", "distance", "verify", "oneshot_runs", "oneshot_runs_each_epoch", "tasks"}, what);
+  c.only_keys(n, {"score", "embedding", "distance", "verify", "oneshot_runs", "oneshot_runs_each_epoch", "tasks", "views"},
+              what);
   e.present = true;
   e.where = c.at(n);
   e.score = c.value<std::string>(n, "score", "", what);
@@ -193,6 +196,19 @@ EvaluationSpec parse_evaluation(const Ctx& c, const YAML::Node& n) {
   e.oneshot_runs_each_epoch = c.value<bool>(n, "oneshot_runs_each_epoch", false, what);
   if (e.oneshot_runs_each_epoch && e.oneshot_runs.empty())
     c.fail(n["oneshot_runs_each_epoch"], what + ": 'oneshot_runs_each_epoch' needs 'oneshot_runs'");
+  if (const YAML::Node v = n["views"]) {
+    c.only_keys(v, {"rotations", "mirror"}, what + ".views");
+    if (e.embedding.empty()) c.fail(v, what + ": 'views' need 'embedding' (the views' embeddings are joined into one)");
+    e.views.rotations = c.value<std::vector<int>>(v, "rotations", {0}, what + ".views");
+    e.views.mirror = c.value<bool>(v, "mirror", false, what + ".views");
+    std::vector<int> seen;
+    for (int d : e.views.rotations) {
+      if (d != 0 && d != 90 && d != 180 && d != 270) c.fail(v["rotations"], what + ".views: each rotation is 0, 90, 180 or 270 degrees");
+      if (std::find(seen.begin(), seen.end(), d) != seen.end()) c.fail(v["rotations"], what + ".views: rotation " + std::to_string(d) + " is named twice");
+      seen.push_back(d);
+    }
+    if (e.views.rotations.empty()) c.fail(v["rotations"], what + ".views: 'rotations' names no angle (0 is the image as it is)");
+  }
   if (const YAML::Node t = n["tasks"]) {
     c.only_keys(t, {"ways", "shots", "queries", "count", "seed"}, what + ".tasks");
     e.has_tasks = true;

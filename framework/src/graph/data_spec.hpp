@@ -3,6 +3,7 @@
 #include "data/augment.hpp"
 #include "data/class_split.hpp"
 #include "data/oneshot_runs.hpp"
+#include "data/views.hpp"
 
 #include <cstdint>
 #include <string>
@@ -59,6 +60,7 @@ struct EvaluationSpec {
   // runs, which no callback may monitor (choosing by it would tune on the test set).
   bool oneshot_runs_each_epoch = false;
   data::TaskSpec tasks;            // N-way K-shot tasks drawn from the validation and test splits
+  data::ViewSpec views;            // test-time views: an embedding joins those of every view
   bool has_tasks = false;
   bool present = false;
   std::string where;

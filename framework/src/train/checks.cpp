@@ -4,6 +4,7 @@
 
 #include <graphrun/error.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <unistd.h>
@@ -23,6 +24,15 @@ void check_pair_strategy(const Model& model) {
   throw Error(d.where + ": the graph reads pairs (inputs fed from 'left' and 'right') but data has no pair strategy, so "
               "each image would be paired with itself and labelled with its digit: add pairs: {strategy: consecutive | "
               "balanced | class_weighted} (strategy none is for single-image graphs)");
+}
+
+void check_evaluation_views(const Model& model, const data::ImageFormat& format) {
+  const EvaluationSpec& e = model.spec().evaluation;
+  const auto& r = e.views.rotations;
+  const bool quarter_turn = std::find(r.begin(), r.end(), 90) != r.end() || std::find(r.begin(), r.end(), 270) != r.end();
+  if (quarter_turn && format.rows != format.cols)
+    throw Error(e.where + ": evaluation.views turns images by 90 degrees, which needs square images; these are " +
+                std::to_string(format.rows) + "x" + std::to_string(format.cols) + " (use rotations [0, 180])");
 }
 
 void check_checkpoint_graph(const Checkpoint& ckpt, const std::string& path, const std::string& graph, bool allow_other) {
