@@ -158,7 +158,7 @@ TrainSpec parse_train(const Ctx& c, const YAML::Node& n) {
   t.threads = c.value<int>(n, "threads", 0, "train");
   if (n["threads"]) check_threads(t.threads, c.at(n["threads"]) + ": train.threads");
   if (const YAML::Node sch = n["schedule"]) {
-    c.only_keys(sch, {"name", "min_fraction", "drop", "every"}, "train.schedule");
+    c.only_keys(sch, {"name", "min_fraction", "drop", "every", "over"}, "train.schedule");
     t.schedule = c.scalar(sch, "name", "train.schedule");
     if (t.schedule != "constant" && t.schedule != "cosine" && t.schedule != "step")
       c.fail(sch["name"], "train.schedule: name must be constant, cosine or step");
@@ -166,8 +166,15 @@ TrainSpec parse_train(const Ctx& c, const YAML::Node& n) {
     t.schedule_drop = c.value<double>(sch, "drop", 0.5, "train.schedule");
     t.schedule_every = c.value<int64_t>(sch, "every", 10, "train.schedule");
     if (t.schedule_every <= 0) c.fail(sch["every"], "train.schedule: every must be positive");
+    t.schedule_over = c.value<std::string>(sch, "over", "epochs", "train.schedule");
+    if (t.schedule_over != "epochs" && t.schedule_over != "time")
+      c.fail(sch["over"], "train.schedule: over must be epochs or time (train.max_minutes)");
+    if (t.schedule_over == "time" && t.schedule != "cosine")
+      c.fail(sch["over"], "train.schedule: over: time is for the cosine schedule");
   }
   parse_callbacks(c, n, t);
+  if (t.schedule_over == "time" && !(t.max_minutes > 0))
+    c.fail(n["schedule"]["over"], "train.schedule: over: time needs train.max_minutes (the time the schedule runs over)");
   if (t.batch_size <= 0) c.fail(n["batch_size"], "train: batch_size must be positive");
   if (t.epochs < 0) c.fail(n["epochs"], "train: epochs must not be negative");
   if (t.steps_per_epoch < 0 || t.eval_batch_size < 0) c.fail(n, "train: steps_per_epoch and eval_batch_size must not be negative");

@@ -67,6 +67,10 @@ struct TrainSpec {
   int threads = 0;              // 0: leave oneDNN's default
   std::string schedule = "constant";  // learning rate per epoch: constant | cosine | step
   double schedule_min = 0;      // cosine: the final learning rate, as a fraction of the first
+  // cosine over "time": each epoch's place on the curve is the larger of the epochs and the
+  // minutes used, as fractions of train.epochs and train.max_minutes, so that a run the time
+  // budget ends is annealed when it ends, on a fast machine or a slow one.
+  std::string schedule_over = "epochs";
   double schedule_drop = 0.5;   // step: factor applied every schedule_every epochs
   int64_t schedule_every = 10;
   EarlyStoppingSpec early_stopping;

@@ -197,7 +197,9 @@ std::vector<EpochRecord> Session::train() {
     loop.reset_metrics();
     Metrics& m = loop.metrics();
     if (first > 0) m.restore(run.sums);
-    loop.start_epoch(*train.loader, epoch, first, run.plateau_factor);
+    // A resumed epoch keeps the learning rate it started with (its start's elapsed time).
+    const double epoch_start = elapsed_before + seconds_since(run_start) - carried;
+    loop.start_epoch(*train.loader, epoch, first, run.plateau_factor, epoch_start);
     for (int64_t i = first; i < steps; ++i) {
       const auto step_start = std::chrono::steady_clock::now();
       if (!loop.step()) break;

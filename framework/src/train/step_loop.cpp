@@ -6,15 +6,19 @@
 
 #include <graphrun/error.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
 namespace graphrun {
 
 // Cosine decays from 1 to min_fraction over the run; step multiplies by drop every `every` epochs.
-double learning_rate_factor(const TrainSpec& t, int64_t epoch) {
-  if (t.schedule == "cosine")
-    return t.schedule_min + (1 - t.schedule_min) * 0.5 * (1 + std::cos(M_PI * double(epoch) / double(t.epochs)));
+double learning_rate_factor(const TrainSpec& t, int64_t epoch, double elapsed_seconds) {
+  if (t.schedule == "cosine") {
+    double done = double(epoch) / double(t.epochs);
+    if (t.schedule_over == "time") done = std::max(done, std::min(1.0, elapsed_seconds / (60 * t.max_minutes)));
+    return t.schedule_min + (1 - t.schedule_min) * 0.5 * (1 + std::cos(M_PI * done));
+  }
   if (t.schedule == "step") return std::pow(t.schedule_drop, double(epoch / t.schedule_every));
   return 1.0;
 }
@@ -36,8 +40,8 @@ StepLoop::StepLoop(Model& model, Optimizer& optimizer, Plans plans, uint64_t see
       metrics_(output_metrics(model)),
       steps_done_(steps_done) {}
 
-void StepLoop::start_epoch(data::BatchLoader& loader, int64_t epoch, int64_t first, double factor) {
-  optimizer_.set_learning_rate(base_lr_ * learning_rate_factor(model_.spec().train, epoch) * factor);
+void StepLoop::start_epoch(data::BatchLoader& loader, int64_t epoch, int64_t first, double factor, double elapsed_seconds) {
+  optimizer_.set_learning_rate(base_lr_ * learning_rate_factor(model_.spec().train, epoch, elapsed_seconds) * factor);
   loader.start_epoch(epoch, first);
   loader_ = &loader;
   epoch_ = epoch;

@@ -14,8 +14,9 @@
 
 namespace graphrun {
 
-// Learning-rate multiplier of an epoch under train.schedule (cosine, step or none).
-double learning_rate_factor(const TrainSpec& t, int64_t epoch);
+// Learning-rate multiplier of an epoch under train.schedule (cosine, step or none), the run
+// having used `elapsed_seconds` before it (read by a cosine schedule over time only).
+double learning_rate_factor(const TrainSpec& t, int64_t epoch, double elapsed_seconds = 0);
 
 // The metrics the graph's output allows: binary, categorical, or the loss alone.
 Metrics output_metrics(const Model& model);
@@ -31,7 +32,7 @@ class StepLoop {
 
   // Starts `epoch` at its step `first` (0 unless resumed): the loader's order for that
   // epoch and the learning rate, the schedule's times `factor` (ReduceLROnPlateau's).
-  void start_epoch(data::BatchLoader& loader, int64_t epoch, int64_t first = 0, double factor = 1);
+  void start_epoch(data::BatchLoader& loader, int64_t epoch, int64_t first = 0, double factor = 1, double elapsed_seconds = 0);
   // One training step on the loader's next batch: its examples, or 0 when the epoch has no
   // batch left (nothing run). A loss that is not finite throws Error.
   int64_t step();
