@@ -44,9 +44,10 @@ Session::Session(const std::string& graph_path, const Registry& registry, Sessio
   if (t.threads > 0) options_.adaptive_threads = false;
   optimizer_ = make_optimizer(t.optimizer, t.optimizer_args);
   source_ = std::make_unique<DataSource>(*model_, seed_, options_.progress);
-  if (model_->spec().evaluation.present && model_->spec().data.present) {
+  if (model_->spec().evaluation.present) {
     (void)scorer();  // names the embedding node now, not after training
-    check_evaluation_views(*model_, source_->image_format());
+    if (model_->spec().evaluation.views.enabled() && model_->spec().data.present)
+      check_evaluation_views(*model_, source_->image_format());
   }
   out_dir_ = options_.out_dir.empty() ? "runs/" + model_->spec().name : options_.out_dir;
   if (resume) load_tensors(*resume, out_dir_ + "/last.safetensors");
