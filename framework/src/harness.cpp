@@ -46,6 +46,7 @@ NodeHarness::NodeHarness(const Registry& registry, const std::string& op, const 
   ctx.output_shape = output_shape();
   ctx.needs_input_grad = m.opt.needs_input_grad;
   ctx.batch_groups = m.opt.batch_groups;
+  ctx.compute = m.opt.compute;
   ctx.needs_param_grad = !m.opt.frozen;
   m.derived = std::make_unique<DerivedStore>(m.engine);
   ctx.derived = m.derived.get();

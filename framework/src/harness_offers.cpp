@@ -121,6 +121,7 @@ NodeHarness::CheckResult NodeHarness::check_against_reference() {
   ctx.output_shape = resolve_batch(plain_shape, m.opt.batch);
   ctx.needs_input_grad = m.opt.needs_input_grad;
   ctx.batch_groups = m.opt.batch_groups;
+  ctx.compute = m.opt.compute;
   for (size_t i = 0; i < m.inputs.size(); ++i) ctx.inputs.push_back(m.inputs[i].desc());
   for (const ParamSpec& spec : specs_) {
     ctx.params.push_back(plain_desc(spec.dims));

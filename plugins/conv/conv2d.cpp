@@ -59,7 +59,14 @@ memory::desc Conv2d::plan(PlanContext& ctx) {
   const bool need_weights = ctx.needs_param_grad;
   geometry_ = {ctx.batch, filters_, in_[1], in_[2], wh_.out, ww_.out, kernel_[0], kernel_[1],
                strides_[0], strides_[1], wh_.pad_l, ww_.pad_l};
-  layer_ = {in_[0], filters_, geometry_, layout_, algorithm_};
+  compute_ = ctx.compute;
+  if (compute_ != memory::data_type::f32 && compute_ != memory::data_type::bf16)
+    throw Error("conv2d: computes in f32 or bf16 only");
+  const bool bf16 = compute_ == memory::data_type::bf16;
+  if (bf16 && algorithm_ == "winograd")
+    throw Error("conv2d: algorithm: winograd has no bf16 kernels (the model computes in bf16); use algorithm: auto "
+                "or direct");
+  layer_ = {in_[0], filters_, geometry_, layout_, algorithm_, bf16};
   weights_fixed_ = !need_weights;
   derived_ = ctx.derived;
   // The epilogue offer, after a linear output: a per-channel affine map at inference
@@ -170,6 +177,14 @@ memory::desc Conv2d::plan(PlanContext& ctx) {
   }
   if (p.bwd_weights) plan_onednn_weight_gradient(p, eng, note);
 
+  // bf16: oneDNN's primitives read bf16 copies of the input and of the gradient (bf16 runs
+  // oneDNN's implementation only, so the layouts are oneDNN's).
+  src_copy_ = {};
+  dz_copy_ = {};
+  if (bf16) {
+    src_copy_.plan(p.src, p.src_compute, eng, "input to bf16 reorder", note);
+    if (p.bwd_data || p.bwd_weights) dz_copy_.plan(p.dst, p.dst_compute, eng, "gradient to bf16 reorder", note);
+  }
   ctx.inputs[0] = p.src;
   return p.dst;
 }
@@ -201,7 +216,7 @@ void Conv2d::bind(const Bindings& b) {
     throw Error("conv2d: parameter gradients are bound but were not planned");
   memory src = in(0).memory(), dst = out().memory();
   memory w_fwd = w_fwd_.copy ? w_fwd_.mem : folds_affine() ? folded_w_ : param(0).memory();
-  fwd_args_ = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w_fwd}, {DNNL_ARG_DST, dst}};
+  fwd_args_ = {{DNNL_ARG_SRC, src_copy_.read(src)}, {DNNL_ARG_WEIGHTS, w_fwd}, {DNNL_ARG_DST, dst}};
   if (folds_affine()) fwd_args_[DNNL_ARG_BIAS] = folded_b_;
   else if (use_bias_) fwd_args_[DNNL_ARG_BIAS] = param(1).memory();
   act_fwd_args_ = act_fwd_ ? act_fwd_.forward_args(dst, dst) : ArgMap{};
@@ -213,7 +228,7 @@ void Conv2d::bind(const Bindings& b) {
   dz_ready_ = dz;
   dz_for_data_ = dz_plain_ ? dz_plain_ : dz;
   if (dz_plain_) dz_plain_args_ = {{DNNL_ARG_FROM, dz}, {DNNL_ARG_TO, dz_plain_}};
-  bind_onednn(src, dz);
+  bind_onednn(src_copy_.read(src), dz_copy_.read(dz));
 }
 
 void Conv2d::forward(ExecContext& ctx) {
@@ -221,7 +236,10 @@ void Conv2d::forward(ExecContext& ctx) {
   if (impl_ == Impl::winograd) run_winograd_forward(ctx);
   else if (impl_ == Impl::one_channel) run_one_channel_forward(ctx);
   else if (impl_ == Impl::one_channel_blocked) run_one_channel_blocked_forward(ctx);
-  else fwd_.execute(ctx.stream, fwd_args_);
+  else {
+    src_copy_.run(ctx.stream, in(0).memory());
+    fwd_.execute(ctx.stream, fwd_args_);
+  }
   if (act_fwd_) act_fwd_.execute(ctx.stream, act_fwd_args_);
 }
 
@@ -232,6 +250,7 @@ void Conv2d::backward(ExecContext& ctx) {
   if (!want_data && !want_weights) return;
   if (act_bwd_) act_bwd_.execute(ctx.stream, act_bwd_args_);
   if (impl_ == Impl::winograd) return run_winograd_backward(ctx, want_data, want_weights);
+  dz_copy_.run(ctx.stream, dz_ready_);
   if (want_data && data_impl_ == Impl::one_channel) {
     run_one_channel_data_gradient(ctx);
   } else if (want_data && data_impl_ == Impl::gemm) {

@@ -19,6 +19,7 @@
 // attributes force one.
 #include "affine_fold.hpp"
 #include "common/activation_run.hpp"
+#include "common/compute_copy.hpp"
 #include "gemm_data_gradient.hpp"
 #include "layout.hpp"
 #include "one_channel_kernels.hpp"
@@ -45,6 +46,7 @@ struct ConvLayer {
   int64_t in_c = 0, filters = 0;
   ConvGeometry g{};                 // with the batch being planned
   std::string layout, algorithm;    // the node's attributes (oneDNN's layout and algorithm)
+  bool bf16 = false;                // computes in bf16 (PlanContext::compute)
 };
 
 // Whether an implementation computes `pass` of `layer` on this CPU; when not, `why` says
@@ -84,7 +86,8 @@ using conv_bwd_weights = dnnl::convolution_backward_weights;
 // oneDNN's primitive descriptors of one layout choice (impl_onednn.cpp); for graphrun's
 // own forward implementations only the layouts (and possibly a data gradient).
 struct Passes {
-  memory::desc src, dst;
+  memory::desc src, dst;                    // f32, as the tensors between nodes are
+  memory::desc src_compute, dst_compute;    // as the primitives read src and diff_dst (bf16 copies)
   conv_fwd::primitive_desc fwd;
   conv_bwd_data::primitive_desc bwd_data;        // empty when no input gradient is needed
   conv_bwd_weights::primitive_desc bwd_weights;  // empty for a frozen node
@@ -160,6 +163,7 @@ class Conv2d : public Node {
   std::string layout_;  // "auto", or a layout forced for benchmarks and tests
   std::string algorithm_;
   std::string forced_, forced_data_;  // the implementation and data_gradient attributes
+  memory::data_type compute_ = memory::data_type::f32;  // PlanContext::compute
   Shape in_;
   Window wh_, ww_;
   ConvLayer layer_;
@@ -171,6 +175,7 @@ class Conv2d : public Node {
   conv_bwd_weights bwd_weights_;
   activation::Planned act_fwd_, act_bwd_;  // none where the activation is fused or linear
   Staged w_fwd_, w_bwd_data_, dw_;
+  ComputeCopy src_copy_, dz_copy_;  // the input and the gradient before the activation, in bf16
   bool weights_fixed_ = false;  // frozen: no optimizer changes them between steps
   DerivedWeights* derived_ = nullptr;  // forward weights and folded copies, shared by every plan
   // Absorbed from the epilogue offer (PlanContext::epilogue): a per-channel affine map folded

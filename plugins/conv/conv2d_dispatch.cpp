@@ -1,5 +1,7 @@
 // Which implementation computes each pass of a conv2d layer (conv2d.hpp).
 //
+// A layer that computes in bf16 (PlanContext::compute) runs oneDNN's kernels only: graphrun's
+// own compute in f32. Otherwise:
 // Forward and weight gradient (always the same implementation):
 //   1. `implementation` forced: that one, or an Error naming the choices when it does not
 //      apply to the layer.
@@ -29,6 +31,10 @@ constexpr int64_t kOwnFilters = 8;
 constexpr int64_t kGemmDataChannels = 4;
 
 bool applies(Impl impl, const ConvLayer& layer, Pass pass, std::string& why) {
+  if (layer.bf16 && impl != Impl::onednn) {
+    why = "graphrun's own kernels compute in f32 only, and this model computes in bf16";
+    return false;
+  }
   switch (impl) {
     case Impl::onednn: return onednn_applies(layer, pass, why);
     case Impl::one_channel: return one_channel_applies(layer, pass, why);
@@ -115,7 +121,7 @@ Impl choose_data_gradient(const ConvLayer& layer, Impl forward, const std::strin
     else return impl;
     refuse("data_gradient", forced, why, kDataGradientChoices);
   }
-  if (layer.in_c == 1 && layer.layout == "auto") return Impl::one_channel;
+  if (layer.in_c == 1 && applies(Impl::one_channel, layer, Pass::data_gradient)) return Impl::one_channel;
   return Impl::onednn;
 }
 

@@ -59,11 +59,16 @@ bool Conv2d::onednn_winograd(const memory::dims& src_dims, const memory::dims& d
 // Only relu is fused: tanh/sigmoid post-ops were never faster than a separate in-place
 // eltwise on any path; relu post-ops are free on jit/brgconv but not on gemm, which is
 // then run unfused.
+// In bf16, src, weights and diff_dst are bf16 and everything written (dst, diff_src,
+// diff_weights, diff_bias) is f32: the products accumulate in f32 and the master weights
+// are updated from f32 gradients.
 std::optional<Passes> Conv2d::try_layout(const memory::desc& src, const memory::desc& dst, bool need_data,
                                          bool need_weights, bool use_winograd, const dnnl::engine& eng) const {
+  const auto f32 = memory::data_type::f32;
   const memory::dims w_dims{filters_, in_[0], kernel_[0], kernel_[1]};
-  const memory::desc w_any(w_dims, memory::data_type::f32, tag::any);
-  const memory::desc bias({filters_}, memory::data_type::f32, tag::x);
+  const memory::desc w_any(w_dims, compute_, tag::any), dw_any(w_dims, f32, tag::any);
+  const memory::desc src_compute = with_data_type(src, compute_);
+  const memory::desc bias({filters_}, f32, tag::x);
   const memory::dims strides{strides_[0], strides_[1]}, pad_l{wh_.pad_l, ww_.pad_l}, pad_r{wh_.pad_r, ww_.pad_r};
   const auto direct = dnnl::algorithm::convolution_direct;
   // Winograd (F(4x4, 3x3)) does fewer multiplications; it helps the forward pass and the
@@ -76,8 +81,8 @@ std::optional<Passes> Conv2d::try_layout(const memory::desc& src, const memory::
     const bool inference = !need_data && !need_weights;
     const auto prop = inference ? dnnl::prop_kind::forward_inference : dnnl::prop_kind::forward_training;
     const bool with_bias = use_bias_ || folds_affine();
-    conv_fwd::desc fd = with_bias ? conv_fwd::desc(prop, wino, src, w_any, bias, dst, strides, pad_l, pad_r)
-                                  : conv_fwd::desc(prop, wino, src, w_any, dst, strides, pad_l, pad_r);
+    conv_fwd::desc fd = with_bias ? conv_fwd::desc(prop, wino, src_compute, w_any, bias, dst, strides, pad_l, pad_r)
+                                  : conv_fwd::desc(prop, wino, src_compute, w_any, dst, strides, pad_l, pad_r);
     if (applied_ == Activation::relu) {
       dnnl::post_ops ops;
       ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
@@ -87,16 +92,20 @@ std::optional<Passes> Conv2d::try_layout(const memory::desc& src, const memory::
       p.fused = std::string(p.fwd.impl_info_str()).find("gemm") == std::string::npos;
     }
     if (!p.fused) p.fwd = conv_fwd::primitive_desc(fd, eng);
-    p.src = is_any(src) ? p.fwd.src_desc() : src;
+    p.src_compute = is_any(src) ? p.fwd.src_desc() : src_compute;
+    p.src = with_data_type(p.src_compute, f32);
     p.dst = is_any(dst) ? p.fwd.dst_desc() : dst;
+    p.dst_compute = with_data_type(p.dst, compute_);
     if (need_data)
       p.bwd_data = conv_bwd_data::primitive_desc(
-          conv_bwd_data::desc(algorithm_ == "winograd" ? wino : direct, p.src, w_any, p.dst, strides, pad_l, pad_r),
+          conv_bwd_data::desc(algorithm_ == "winograd" ? wino : direct, p.src, w_any, p.dst_compute, strides, pad_l,
+                              pad_r),
           eng, p.fwd);
     if (need_weights) {
-      conv_bwd_weights::desc bd = use_bias_
-                                      ? conv_bwd_weights::desc(wino, p.src, w_any, bias, p.dst, strides, pad_l, pad_r)
-                                      : conv_bwd_weights::desc(wino, p.src, w_any, p.dst, strides, pad_l, pad_r);
+      const memory::desc& s = p.src_compute;
+      const memory::desc& dd = p.dst_compute;
+      conv_bwd_weights::desc bd = use_bias_ ? conv_bwd_weights::desc(wino, s, dw_any, bias, dd, strides, pad_l, pad_r)
+                                            : conv_bwd_weights::desc(wino, s, dw_any, dd, strides, pad_l, pad_r);
       p.bwd_weights = conv_bwd_weights::primitive_desc(bd, eng, p.fwd);
     }
     return p;
@@ -114,7 +123,7 @@ Passes Conv2d::plan_onednn_layouts(const memory::dims& src_dims, const memory::d
   if (layout_ == "nhwc" || nhwc_only) order = {{tag::nhwc, tag::nhwc}};
   if (layout_ == "blocked") order = {{tag::any, tag::any}};
   std::vector<bool> algorithms{false};
-  if (winograd()) algorithms = algorithm_ == "winograd" ? std::vector<bool>{true} : std::vector<bool>{true, false};
+  if (winograd() && compute_ == memory::data_type::f32) algorithms = algorithm_ == "winograd" ? std::vector<bool>{true} : std::vector<bool>{true, false};
   std::optional<Passes> chosen;
   for (auto [s, d] : order) {
     for (bool wino : algorithms) {

@@ -2,7 +2,10 @@
 // relu/sigmoid/tanh are fused into the inner product as a post-op; softmax runs after
 // it in place. Backward first turns dL/dy into dL/d(pre-activation) in a scratch buffer.
 // A linear dense takes a pointwise node after it (an activation node) the same way.
+// In bf16 (PlanContext::compute) the inner products read bf16 copies of x, W and dL/dy and
+// write f32 (y, dL/dx, dL/dW, dL/db).
 #include "common/activation_run.hpp"
+#include "common/compute_copy.hpp"
 
 #include <graphrun/error.hpp>
 #include <graphrun/registry.hpp>
@@ -48,6 +51,9 @@ class Dense : public Node {
   memory::desc plan(PlanContext& ctx) override {
     const int64_t n = ctx.batch, in = ctx.input_shapes.at(0).at(0);
     const memory::desc src = plain_desc({n, in}), bias = use_bias_ ? plain_desc({units_}) : memory::desc(), dst = plain_desc({n, units_});
+    if (ctx.compute != memory::data_type::f32 && ctx.compute != memory::data_type::bf16)
+      throw Error("dense: computes in f32 or bf16 only");
+    const memory::desc src_compute = with_data_type(src, ctx.compute), dst_compute = with_data_type(dst, ctx.compute);
     ctx.inputs[0] = src;
     engine_ = ctx.engine;
     dst_ = dst;
@@ -73,13 +79,15 @@ class Dense : public Node {
     // threads: 48 us each against gemm's 55 on plain weights). On one thread brgemm's
     // weight gradient was the slower (R3's first layer: 648 us against gemm's 499), so the
     // kernel stays plain and is copied into the forward's layout before each forward.
-    const memory::desc any_weights({units_, in}, memory::data_type::f32, memory::format_tag::any);
-    auto fwd_desc = use_bias_ ? dnnl::inner_product_forward::desc(fwd_kind, src, any_weights, bias, dst)
-                              : dnnl::inner_product_forward::desc(fwd_kind, src, any_weights, dst);
+    const memory::desc any_weights({units_, in}, ctx.compute, memory::format_tag::any);
+    auto fwd_desc = use_bias_ ? dnnl::inner_product_forward::desc(fwd_kind, src_compute, any_weights, bias, dst)
+                              : dnnl::inner_product_forward::desc(fwd_kind, src_compute, any_weights, dst);
     dnnl::inner_product_forward::primitive_desc fwd_pd(fwd_desc, attr, ctx.engine);
     add(ctx, "dense: forward", fwd_pd);
     fwd_ = dnnl::inner_product_forward(fwd_pd);
-    if (ctx.param_layout_open.at(0) && omp_get_max_threads() > 1) ctx.params[0] = fwd_pd.weights_desc();
+    if (ctx.param_layout_open.at(0) && omp_get_max_threads() > 1)
+      ctx.params[0] = ctx.compute == memory::data_type::f32 ? fwd_pd.weights_desc()
+                                                            : gradient_layout(src_compute, bias, dst_compute, fwd_pd);
     const memory::desc weights = ctx.params.at(0);
     fwd_weights_ = {};
     to_fwd_weights_ = {};
@@ -104,8 +112,8 @@ class Dense : public Node {
 
     bwd_weights_ = dnnl::primitive();
     if (ctx.needs_param_grad) {
-      auto d = use_bias_ ? dnnl::inner_product_backward_weights::desc(src, weights, bias, dst)
-                         : dnnl::inner_product_backward_weights::desc(src, weights, dst);
+      auto d = use_bias_ ? dnnl::inner_product_backward_weights::desc(src_compute, weights, bias, dst_compute)
+                         : dnnl::inner_product_backward_weights::desc(src_compute, weights, dst_compute);
       dnnl::inner_product_backward_weights::primitive_desc pd(d, ctx.engine, fwd_pd);
       add(ctx, "dense: backward weights", pd);
       bwd_weights_ = dnnl::inner_product_backward_weights(pd);
@@ -113,17 +121,24 @@ class Dense : public Node {
     bwd_data_ = dnnl::primitive();
     if (!ctx.needs_input_grad.empty() && ctx.needs_input_grad[0]) {
       // On the forward's copy when there is one: blocked weights run the faster kernels.
-      dnnl::inner_product_backward_data::desc d(src, fwd_pd.weights_desc(), dst);
+      dnnl::inner_product_backward_data::desc d(src, fwd_pd.weights_desc(), dst_compute);
       dnnl::inner_product_backward_data::primitive_desc pd(d, ctx.engine, fwd_pd);
       add(ctx, "dense: backward data", pd);
       bwd_data_ = dnnl::inner_product_backward_data(pd);
     }
+    const ComputeCopy::Note note = [&](const std::string& what, const dnnl::primitive_desc_base& pd) {
+      add(ctx, "dense: " + what, pd);
+    };
+    src_copy_.plan(src, src_compute, ctx.engine, "input to bf16 reorder", note);
+    dz_copy_ = {};
+    if (backward) dz_copy_.plan(dst, dst_compute, ctx.engine, "gradient to bf16 reorder", note);
     return dst;
   }
 
   void bind(const Bindings& b) override {
     Node::bind(b);
-    fwd_args_ = {{DNNL_ARG_SRC, in(0).memory()},
+    const memory src = src_copy_.read(in(0).memory());
+    fwd_args_ = {{DNNL_ARG_SRC, src},
                  {DNNL_ARG_WEIGHTS, fwd_weights_ ? fwd_weights_ : param(0).memory()},
                  {DNNL_ARG_DST, out().memory()}};
     if (use_bias_) fwd_args_[DNNL_ARG_BIAS] = param(1).memory();
@@ -142,6 +157,8 @@ class Dense : public Node {
       act_bwd_args_ = act_bwd_.backward_args(out().memory(), diff_dst, pre_grad_.memory());
       diff_dst = pre_grad_.memory();
     }
+    dz_ = diff_dst;
+    diff_dst = dz_copy_.read(diff_dst);
 
     Tensor* kernel_grad = param_grad(0);
     Tensor* bias_grad = use_bias_ ? param_grad(1) : nullptr;
@@ -151,7 +168,7 @@ class Dense : public Node {
       // oneDNN computes both at once; a gradient nobody wants goes to a scratch buffer.
       if (!kernel_grad) kernel_grad = &(spare_kernel_grad_ = Tensor(param(0).desc(), engine_));
       if (use_bias_ && !bias_grad) bias_grad = &(spare_bias_grad_ = Tensor(param(1).desc(), engine_));
-      bwd_weights_args_ = {{DNNL_ARG_SRC, in(0).memory()}, {DNNL_ARG_DIFF_DST, diff_dst},
+      bwd_weights_args_ = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diff_dst},
                            {DNNL_ARG_DIFF_WEIGHTS, kernel_grad->memory()}};
       if (use_bias_) bwd_weights_args_[DNNL_ARG_DIFF_BIAS] = bias_grad->memory();
     }
@@ -168,6 +185,7 @@ class Dense : public Node {
     if (to_fwd_weights_ && (!weights_fixed_ || derived_->changed("forward weights", fwd_weights_.get_desc(),
                                                                    {{param(0).data(), param(0).size()}})))
       to_fwd_weights_.execute(ctx.stream, param(0).memory(), fwd_weights_);
+    src_copy_.run(ctx.stream, in(0).memory());
     fwd_.execute(ctx.stream, fwd_args_);
     if (softmax_) softmax_.execute(ctx.stream, softmax_args_);
   }
@@ -175,6 +193,7 @@ class Dense : public Node {
   void backward(ExecContext& ctx) override {
     if (!want_weights_ && !want_data_) return;
     if (act_bwd_) act_bwd_.execute(ctx.stream, act_bwd_args_);
+    dz_copy_.run(ctx.stream, dz_);
     if (want_weights_) bwd_weights_.execute(ctx.stream, bwd_weights_args_);
     if (want_data_) bwd_data_.execute(ctx.stream, bwd_data_args_);
   }
@@ -182,6 +201,17 @@ class Dense : public Node {
   std::vector<std::string> implementations() const override { return impls_; }
 
  private:
+  // In bf16 the forward's kernel layout (bf16 pairs interleaved) seen as f32 sends the f32
+  // weight gradient to a reference kernel: the master kernel is kept in the layout that
+  // gradient picks instead, and reordered into the forward's.
+  memory::desc gradient_layout(const memory::desc& src, const memory::desc& bias, const memory::desc& dst,
+                               const dnnl::inner_product_forward::primitive_desc& fwd_pd) const {
+    const memory::desc any(fwd_pd.weights_desc().dims(), memory::data_type::f32, memory::format_tag::any);
+    auto d = use_bias_ ? dnnl::inner_product_backward_weights::desc(src, any, bias, dst)
+                       : dnnl::inner_product_backward_weights::desc(src, any, dst);
+    return dnnl::inner_product_backward_weights::primitive_desc(d, engine_, fwd_pd).diff_weights_desc();
+  }
+
   void add(const PlanContext& ctx, const std::string& what, const dnnl::primitive_desc_base& pd) {
     log_primitive(ctx.verbose, what, pd);
     impls_.push_back(impl_name(pd));
@@ -197,6 +227,8 @@ class Dense : public Node {
   Planned softmax_, act_bwd_;
   memory fwd_weights_;  // the kernel in the forward primitive's layout, when it is kept in another
   dnnl::reorder to_fwd_weights_;
+  ComputeCopy src_copy_, dz_copy_;  // bf16 copies of x and of dL/d(pre-activation)
+  memory dz_;                       // dL/d(pre-activation) in f32
   bool weights_fixed_ = false;
   DerivedWeights* derived_ = nullptr;
   ArgMap fwd_args_, softmax_args_, act_bwd_args_, bwd_weights_args_, bwd_data_args_;

@@ -44,9 +44,12 @@ WORKLOADS = {
     "r4_infer": ("r4", "infer", "graphs/r4_conv_siamese.yaml", 0, [], "R4 inference, test pairs"),
     # Koch et al. (R2) on the graph's own Omniglot pairs: 10 training steps of 32 pairs.
     "koch": ("koch", "train", "graphs/r2_koch_omniglot.yaml", 10, [], "Koch (R2) training steps"),
+    # The same steps with graphrun in bf16 (train.precision: bf16), against PyTorch in f32.
+    "koch_bf16": ("koch", "train", "graphs/r2_koch_omniglot.yaml", 10, ["--precision", "bf16"],
+                  "Koch (R2) training steps, graphrun bf16 / PyTorch f32"),
 }
 # Workloads that read the data their graph names (not MNIST): no --data for them.
-OWN_DATA = {"koch"}
+OWN_DATA = {"koch", "koch_bf16"}
 
 
 def koch_gflop_per_step(pairs=32):
@@ -63,7 +66,7 @@ def koch_gflop_per_step(pairs=32):
 
 
 # Per-step figures for workloads whose single step is the subject (GFLOP/s, convolutions).
-STEP_GFLOP = {"koch": koch_gflop_per_step()}
+STEP_GFLOP = {"koch": koch_gflop_per_step(), "koch_bf16": koch_gflop_per_step()}
 # Koch's convolutions by (input channels, output channels, kernel), as oneDNN's log names them.
 KOCH_CONVS = {(1, 64, 10): "conv1", (64, 128, 7): "conv2", (128, 128, 4): "conv3", (128, 256, 4): "conv4"}
 SIDES = ("graphrun", "torch_jemalloc", "torch_plain")

@@ -56,7 +56,7 @@ using bench::write_images;
 using bench::write_pairs;
 
 struct Options {
-  std::string graph, data, out, weights, train_range;
+  std::string graph, data, out, weights, train_range, precision;
   uint64_t seed = 0;
   bool has_seed = false;
   int threads = 2;
@@ -85,6 +85,7 @@ SessionOptions session_options(const Options& o) {
   s.out_dir = fs::temp_directory_path() / "graphrun_bench_unused";
   if (o.has_seed) s.seed = o.seed;
   s.data_path = o.data;
+  s.precision = o.precision;
   s.verbose = o.verbose;
   s.progress = false;
   return s;
@@ -296,6 +297,8 @@ int main(int argc, char** argv) {
     cmd->add_option_function<uint64_t>("--seed", [&](uint64_t v) { o.seed = v, o.has_seed = true; },
                                        "seed (overrides train.seed)");
     cmd->add_option("--train-range", o.train_range, "BEGIN:END: train on these images of the train split instead");
+    cmd->add_option("--precision", o.precision, "f32 or bf16 (overrides train.precision)")
+        ->check(CLI::IsMember({"f32", "bf16"}));
   };
   CLI::App* prep = app.add_subcommand("prepare", "write initial weights and the train/test pairs into a folder");
   common(prep);

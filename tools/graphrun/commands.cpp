@@ -30,6 +30,7 @@ SessionOptions session_options(const Options& opt) {
   s.seed = opt.seed;
   s.epochs = opt.epochs;
   s.data_path = opt.data;
+  s.precision = opt.precision;
   s.verbose = opt.verbose;
   s.progress = !opt.quiet;
   s.adaptive_threads = opt.threads == 0;  // and train.threads unset: the Session checks

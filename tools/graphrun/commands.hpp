@@ -7,6 +7,7 @@ namespace graphrun::cli {
 
 struct Options {
   std::string graph, data, out, weights, split = "test";
+  std::string precision;  // overrides train.precision when set
   std::string resume;  // train: the run folder to continue
   std::optional<uint64_t> seed;
   std::optional<int64_t> epochs;

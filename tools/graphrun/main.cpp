@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
     cmd->add_option("--data", opt.data, "data folder (overrides data.path)");
     cmd->add_option("--threads", opt.threads, "compute threads (default: train.threads, else all cores)");
     cmd->add_option("--out", opt.out, "run folder (default runs/<graph name>)");
+    cmd->add_option("--precision", opt.precision, "f32 or bf16: what convolutions and inner products compute in (overrides train.precision)")
+        ->check(CLI::IsMember({"f32", "bf16"}));
     cmd->add_flag("-v,--verbose", opt.verbose, "log every primitive and its oneDNN implementation");
   };
   CLI::App* train = app.add_subcommand("train", "train a graph, then score it on its test split");

@@ -27,6 +27,9 @@ class NodeHarness {
     std::vector<dnnl::memory::desc> input_layouts;  // what "producers" deliver; default plain
     uint64_t seed = 1;
     int64_t batch_groups = 1;  // the batch as stacked tower uses (PlanContext::batch_groups)
+    // PlanContext::compute: bf16 plans the node as a bf16 model's plans do (the reference
+    // of check_against_reference then computes in bf16 too).
+    dnnl::memory::data_type compute = dnnl::memory::data_type::f32;
     // Planned as a frozen node: no parameter gradients, no parameter layout open.
     bool frozen = false;
     // Offered as PlanContext::output_extent: only this leading part (per-sample dims) of

@@ -61,6 +61,11 @@ struct PlanContext {
   std::vector<bool> needs_input_grad;  // per input
   bool needs_param_grad = true;        // false when the node is frozen
   bool verbose = false;                // log primitive implementations
+  // The type a node's heavy arithmetic (convolutions, inner products) may compute in: f32,
+  // or bf16 under train.precision: bf16 (every plan of such a model, inference too).
+  // Tensors, parameters and gradients between nodes stay f32 either way, and products
+  // accumulate in f32; an op without such arithmetic ignores it.
+  dnnl::memory::data_type compute = dnnl::memory::data_type::f32;
   DerivedWeights* derived = nullptr;   // this graph node's shared buffers; never null in a plan
   // The batch is this many uses of a tower stacked along the batch, `batch / batch_groups`
   // samples each. A node whose op declares OpInfo::batch_groups keeps them apart where it

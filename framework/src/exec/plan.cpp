@@ -125,6 +125,9 @@ void Plan::plan_node(int id) {
   ctx.output_shape = resolve_batch(d.shape, batch_);
   ctx.needs_param_grad = d.trainable && purpose_ == Purpose::training;
   ctx.verbose = verbose_;
+  // Inference plans compute as training does: validation then scores the arithmetic that
+  // was trained.
+  ctx.compute = model_.spec().train.precision == "bf16" ? dnnl::memory::data_type::bf16 : dnnl::memory::data_type::f32;
   ctx.derived = &model_.derived(id);
   ctx.batch_groups = d.batch_factor;
   for (int in : d.inputs) {

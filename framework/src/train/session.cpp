@@ -35,6 +35,12 @@ Session::Session(const std::string& graph_path, const Registry& registry, Sessio
   seed_ = options_.seed.value_or(spec.train.seed);
   if (options_.epochs) spec.train.epochs = *options_.epochs;
   if (!options_.data_path.empty()) spec.data.paths = {options_.data_path};
+  if (!options_.precision.empty()) {
+    if (options_.precision != "f32" && options_.precision != "bf16")
+      throw Error("--precision must be f32 or bf16, got '" + options_.precision + "'");
+    spec.train.precision = options_.precision;
+    spec.train.precision_where = "--precision";
+  }
   model_ = std::make_unique<Model>(std::move(spec), registry, engine_);
   check_pair_strategy(*model_);
   check_precision(model_->spec().train, model_->spec().file, cpu_flags());

@@ -28,6 +28,7 @@ struct SessionOptions {
   std::optional<uint64_t> seed;     // overrides train.seed
   std::optional<int64_t> epochs;    // overrides train.epochs
   std::string data_path;            // overrides data.path
+  std::string precision;            // overrides train.precision (f32 or bf16) when set
   bool verbose = false;             // log primitives and their implementations
   bool progress = true;             // per-epoch progress output on stderr
   // Let training change the thread count when fewer threads run faster (a busy machine);
