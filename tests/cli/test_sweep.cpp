@@ -162,10 +162,11 @@ TEST_CASE("sweep overrides: a missing key names the key, the part and the keys t
   CHECK(error_of({{"train..epochs", "3"}}).find("has an empty part") != std::string::npos);
 }
 
-TEST_CASE("sweep overrides: relative data and weights paths found beside the graph become absolute") {
+TEST_CASE("sweep overrides: relative data, one-shot runs and weights paths found beside the graph become absolute") {
   const fs::path dir = fs::temp_directory_path() / "graphrun_sweep_anchor", cwd = dir / "cwd";
   fs::remove_all(dir);
   fs::create_directories(dir / "graphs/imgs");
+  fs::create_directories(dir / "graphs/runs");
   fs::create_directories(cwd);
   std::ofstream(dir / "graphs/w.safetensors") << "x";
   std::ofstream(cwd / "here.safetensors") << "x";
@@ -177,6 +178,7 @@ nodes:
   b: {op: dense, units: 1, weights: missing.safetensors}
   c: {op: dense, units: 1, weights: /abs/w.safetensors}
 data: {path: [imgs, here.safetensors], train: {split: train}}
+evaluation: {oneshot_runs: runs}
 )";
   const fs::path before = fs::current_path();
   fs::current_path(cwd);
@@ -196,6 +198,7 @@ data: {path: [imgs, here.safetensors], train: {split: train}}
   CHECK(g["nodes"]["c"]["weights"].as<std::string>() == "/abs/w.safetensors");
   CHECK(g["data"]["path"][0].as<std::string>() == (dir / "graphs/imgs").string());
   CHECK(g["data"]["path"][1].as<std::string>() == "here.safetensors");
+  CHECK(g["evaluation"]["oneshot_runs"].as<std::string>() == (dir / "graphs/runs").string());
 }
 
 TEST_CASE("sweep cli: a 2x2 grid trains four run folders and sorts results by val_loss") {

@@ -134,6 +134,9 @@ std::string anchor_paths(const std::string& text, const std::string& graph_dir, 
         if (path[i].IsScalar()) path[i] = anchored(path[i].Scalar(), dir);
     }
   }
+  if (YAML::Node e = static_cast<const YAML::Node&>(root)["evaluation"]; e && e.IsMap())
+    if (YAML::Node runs = static_cast<const YAML::Node&>(e)["oneshot_runs"]; runs && runs.IsScalar())
+      runs = anchored(runs.Scalar(), dir);
   for (const char* section : {"towers", "nodes"})
     if (YAML::Node n = static_cast<const YAML::Node&>(root)[section]) anchor_weights(n, dir);
   return dump(root);

@@ -19,7 +19,7 @@ std::string apply_overrides(const std::string& text, const std::vector<Override>
 
 // The written graph lives in another folder than the original, and the Session looks for
 // relative paths in the working directory, then beside the graph file. So data.path (a
-// value or a list) and every `weights:` under towers and nodes that is relative, not found
+// value or a list), evaluation.oneshot_runs and every `weights:` under towers and nodes that is relative, not found
 // from the working directory but found beside `graph_dir`, becomes that absolute path.
 std::string anchor_paths(const std::string& text, const std::string& graph_dir, const std::string& file);
 
