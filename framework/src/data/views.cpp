@@ -10,11 +10,19 @@
 
 namespace graphrun::data {
 
+std::string ViewSpec::problem() const {
+  if (rotations.empty()) return "'rotations' names no angle (0 is the image as it is)";
+  for (size_t i = 0; i < rotations.size(); ++i) {
+    const int d = rotations[i];
+    if (d != 0 && d != 90 && d != 180 && d != 270) return "each rotation is 0, 90, 180 or 270 degrees";
+    if (std::find(rotations.begin(), rotations.begin() + long(i), d) != rotations.begin() + long(i))
+      return "rotation " + std::to_string(d) + " is named twice";
+  }
+  return "";
+}
+
 ImageSet with_views(const ImageSet& set, const ViewSpec& views) {
-  if (views.rotations.empty()) throw Error("views: 'rotations' names no angle (use [0] for the image as it is)");
-  std::vector<int> sorted = views.rotations;
-  std::sort(sorted.begin(), sorted.end());
-  if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) throw Error("views: an angle is named twice in 'rotations'");
+  if (const std::string p = views.problem(); !p.empty()) throw Error("views: " + p);
   ImageSet rotated = with_rotated_classes(set, views.rotations);
   for (int32_t& label : rotated.labels) label /= int32_t(views.rotations.size());
   rotated.class_names = set.class_names;

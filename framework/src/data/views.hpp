@@ -5,6 +5,7 @@
 // views' distances. A cheap ensemble that needs no retraining.
 #include "data/idx.hpp"
 
+#include <string>
 #include <vector>
 
 namespace graphrun::data {
@@ -14,6 +15,9 @@ struct ViewSpec {
   bool mirror = false;            // each rotation also mirrored left to right
   int64_t count() const { return int64_t(rotations.size()) * (mirror ? 2 : 1); }
   bool enabled() const { return count() > 1 || rotations.front() != 0; }
+  // What is wrong with the angles (none, one that is not a quarter turn, one named twice),
+  // or "" when nothing is.
+  std::string problem() const;
 };
 
 // Every image of `set` once per view: view v of image i is image i * views.count() + v, in

@@ -2,7 +2,6 @@
 
 #include "graph/yaml_context.hpp"
 
-#include <algorithm>
 #include <cmath>
 
 namespace graphrun {
@@ -201,13 +200,7 @@ EvaluationSpec parse_evaluation(const Ctx& c, const YAML::Node& n) {
     if (e.embedding.empty()) c.fail(v, what + ": 'views' need 'embedding' (the views' embeddings are joined into one)");
     e.views.rotations = c.value<std::vector<int>>(v, "rotations", {0}, what + ".views");
     e.views.mirror = c.value<bool>(v, "mirror", false, what + ".views");
-    std::vector<int> seen;
-    for (int d : e.views.rotations) {
-      if (d != 0 && d != 90 && d != 180 && d != 270) c.fail(v["rotations"], what + ".views: each rotation is 0, 90, 180 or 270 degrees");
-      if (std::find(seen.begin(), seen.end(), d) != seen.end()) c.fail(v["rotations"], what + ".views: rotation " + std::to_string(d) + " is named twice");
-      seen.push_back(d);
-    }
-    if (e.views.rotations.empty()) c.fail(v["rotations"], what + ".views: 'rotations' names no angle (0 is the image as it is)");
+    if (const std::string p = e.views.problem(); !p.empty()) c.fail(v["rotations"] ? v["rotations"] : v, what + ".views: " + p);
   }
   if (const YAML::Node t = n["tasks"]) {
     c.only_keys(t, {"ways", "shots", "queries", "count", "seed"}, what + ".tasks");
