@@ -8,6 +8,7 @@
 #include <doctest/doctest.h>
 #include <graphrun/harness.hpp>
 
+#include "attribute_text.hpp"
 #include "plugins.hpp"
 
 #include <cmath>
@@ -35,20 +36,6 @@ struct Case {
   bool random_per_position = false;
   int64_t batch_groups = 1;  // stacked tower uses (PlanContext::batch_groups)
 };
-
-Attributes::Value value(const std::string& text) {
-  Attributes::Value v;
-  if (text.empty() || text[0] != '[') {
-    v.items = {text};
-    return v;
-  }
-  v.is_list = true;
-  std::string item;
-  for (char ch : text.substr(1))
-    if (ch == ',' || ch == ']') v.items.push_back(item), item.clear();
-    else if (ch != ' ') item += ch;
-  return v;
-}
 
 // Input i set to f(sample, k) for its k-th value of each sample.
 void fill(NodeHarness& h, size_t i, const std::function<float(int64_t, size_t)>& f) {
@@ -162,7 +149,7 @@ Attributes attrs(const std::string& node, std::vector<std::pair<std::string, std
 
 std::unique_ptr<NodeHarness> make(const std::string& op, const Case& c, Mode mode, const Offer& offer = {}) {
   Attributes a(op);
-  for (const auto& [k, v] : c.attrs) a.set(k, value(v));
+  for (const auto& [k, v] : c.attrs) a.set(k, testing::attribute_value(v));
   NodeHarness::Options o;
   o.frozen = offer.frozen;
   o.readers = offer.readers;

@@ -19,14 +19,16 @@ import datetime
 import json
 import os
 import platform
-import re
 import shlex
 import shutil
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
+
+from report import print_report
+from runner import base_env, log, run_json
+from step_profile import STEP_GFLOP, profile_step
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -50,96 +52,8 @@ WORKLOADS = {
 }
 # Workloads that read the data their graph names (not MNIST): no --data for them.
 OWN_DATA = {"koch", "koch_bf16"}
-
-
-def koch_gflop_per_step(pairs=32):
-    """Multiply-adds x 2 of one Koch training step: forward, data gradient (none for the
-    first layer: its input needs none) and weight gradient of every convolution and dense
-    layer, for both images of each pair (2 x pairs images)."""
-    images = 2 * pairs
-    convs = [(1, 64, 96, 10), (64, 128, 42, 7), (128, 128, 18, 4), (128, 256, 6, 4)]  # ic, oc, output size, kernel
-    fwd = [2.0 * ic * oc * out * out * k * k for ic, oc, out, k in convs]
-    dense = 2.0 * 9216 * 4096
-    head = 2.0 * 4096 / 2  # per image: one Dense 1 per pair
-    total = sum(3 * f for f in fwd) - fwd[0] + 3 * dense + 3 * head
-    return total * images / 1e9
-
-
-# Per-step figures for workloads whose single step is the subject (GFLOP/s, convolutions).
-STEP_GFLOP = {"koch": koch_gflop_per_step(), "koch_bf16": koch_gflop_per_step()}
-# Koch's convolutions by (input channels, output channels, kernel), as oneDNN's log names them.
-KOCH_CONVS = {(1, 64, 10): "conv1", (64, 128, 7): "conv2", (128, 128, 4): "conv3", (128, 256, 4): "conv4"}
 SIDES = ("graphrun", "torch_jemalloc", "torch_plain")
 CLASSIFIER_WEIGHTS = "runs/r1_digit_classifier/weights.safetensors"
-
-
-def log(*args):
-    print(*args, file=sys.stderr, flush=True)
-
-
-def run_json(cmd, env):
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"command failed ({proc.returncode}): {shlex.join(cmd)}\n{proc.stderr.strip()}")
-    lines = [l for l in proc.stdout.splitlines() if l.startswith("{")]
-    if not lines:
-        raise RuntimeError(f"no JSON output from: {shlex.join(cmd)}\n{proc.stdout}\n{proc.stderr}")
-    return json.loads(lines[-1])
-
-
-def base_env(threads):
-    env = dict(os.environ)
-    for k in ("LD_PRELOAD", "MALLOC_CONF"):
-        env.pop(k, None)
-    env["OMP_NUM_THREADS"] = str(threads)
-    return env
-
-
-def parse_onednn_verbose(stdout, steps):
-    """oneDNN's log of graphrun's timed steps (lines after the driver's marker) as
-    milliseconds per step: per primitive kind, and per convolution layer and pass."""
-    kinds, convs = {}, {}
-    started = False
-    for line in stdout.splitlines():
-        if line.startswith("graphrun_bench: timed steps begin"):
-            started = True
-            continue
-        if not started or not line.startswith(("onednn_verbose,exec,", "dnnl_verbose,exec,")):
-            continue
-        f = line.split(",")
-        try:
-            ms = float(f[-1])
-        except ValueError:
-            continue
-        kind, impl, prop, desc = f[3], f[4], f[5], f[-2]
-        kinds[kind] = kinds.get(kind, 0.0) + ms / steps
-        if kind == "convolution":
-            m = re.search(r"mb(\d+)_(?:g\d+)?ic(\d+)oc(\d+)_ih(\d+)oh(\d+)kh(\d+)", desc)
-            if not m:
-                continue
-            mb, ic, oc, ih, oh, kh = map(int, m.groups())
-            layer = KOCH_CONVS.get((ic, oc, kh), f"ic{ic}oc{oc}k{kh}")
-            what = "forward" if prop.startswith("forward") else prop
-            c = convs.setdefault(f"{layer} {what}", {"layer": layer, "pass": what, "impl": impl, "ms": 0.0,
-                                                     "gflop": 2.0 * mb * oc * oh * oh * ic * kh * kh / 1e9})
-            c["ms"] += ms / steps
-    return {"ms_per_step_by_kind": kinds, "convolutions": convs}
-
-
-def run_conv_ceiling(build_dir, threads, repeats, env):
-    """graphrun_conv_bench: oneDNN's convolutions alone on Koch's layers at batch 64."""
-    exe = os.path.join(build_dir, "tools", "bench", "graphrun_conv_bench")
-    if not os.access(exe, os.X_OK):
-        log(f"note: {exe} missing: no convolution ceiling")
-        return None
-    return run_json([exe, "--batch", "64", "--threads", str(threads), "--repeats", str(repeats)], env)
-
-
-def run_text(cmd, env):
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"command failed ({proc.returncode}): {shlex.join(cmd)}\n{proc.stderr.strip()}")
-    return proc.stdout
 
 
 def prepare(driver, name, graph, extra, data, work, env):
@@ -182,23 +96,6 @@ def cpu_model():
         pass
     isa = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "SSE"
     return f"{model} ({isa})"
-
-
-def fmt(x, digits=3):
-    if x is None:
-        return "-"
-    if x >= 1000:
-        return f"{x:,.0f}"
-    return f"{x:.{digits}g}"
-
-
-def group_primitives(prims):
-    """One line per (pass, implementation) with the nodes that run it; 'ref' flagged."""
-    groups = {}
-    for p in prims:
-        groups.setdefault((p["pass"], p["impl"]), []).append(p["node"])
-    return [f"{what:40s} {impl:22s}{' <- REFERENCE KERNEL' if impl.startswith('ref') else ''}  ({', '.join(nodes)})"
-            for (what, impl), nodes in groups.items()]
 
 
 def main():
@@ -280,28 +177,10 @@ def main():
         # Where the time of one step goes: oneDNN's log of graphrun's steps, torch.profiler
         # for PyTorch (untimed runs of their own), and the convolutions alone.
         for n in names:
-            if n not in STEP_GFLOP:
-                continue
-            ref, mode, _, epoch_steps, extra, _ = WORKLOADS[n]
-            graph, prep = preps[n]
-            steps = max(1, round(epoch_steps * args.steps_scale))
-            cmd = [driver, "train", graph, "--threads", str(args.threads), "--weights",
-                   os.path.join(prep, "initial.safetensors"), "--steps", str(steps), "--onednn-verbose"] + extra
-            out = run_text(cmd, env)
-            r = json.loads([l for l in out.splitlines() if l.startswith("{")][-1])
-            breakdowns[n] = {"graphrun": dict(parse_onednn_verbose(out, steps), step_seconds=r["seconds"] / steps)}
-            log(f"[profile] {n:14s} graphrun        {r['seconds'] / steps:9.3f} s/step with ONEDNN_VERBOSE")
-            peer_env = env_jemalloc if "torch_jemalloc" in sides else env
-            t = run_json([args.python, os.path.join(HERE, "bench_torch.py"), "--workload", ref, "--mode", "train",
-                          "--prep", prep, "--data", data, "--threads", str(args.threads), "--steps", str(steps),
-                          "--profile"], peer_env)
-            breakdowns[n]["torch"] = dict(t["profile"], step_seconds=t["seconds"] / steps)
-            log(f"[profile] {n:14s} torch           {t['seconds'] / steps:9.3f} s/step with torch.profiler")
-            if n == "koch" and args.conv_repeats > 0:
-                ceiling = run_conv_ceiling(args.build_dir, args.threads, args.conv_repeats, env)
-                if ceiling:
-                    breakdowns[n]["conv_ceiling"] = ceiling
-                    log(f"[profile] {n:14s} conv ceiling    {ceiling['total_ms'] / 1000:9.3f} s of convolutions")
+            if n in STEP_GFLOP:
+                ref, _, _, epoch_steps, extra, _ = WORKLOADS[n]
+                steps = max(1, round(epoch_steps * args.steps_scale))
+                breakdowns[n] = profile_step(n, ref, preps[n], steps, extra, args, sides, data, env, env_jemalloc, driver)
     finally:
         if args.keep:
             log(f"working folder kept: {work}")
@@ -358,107 +237,7 @@ def main():
     with open(out, "w") as f:
         json.dump(result, f, indent=1)
 
-    print_report(result, sides, out)
-
-
-def print_report(result, sides, out):
-    p = print
-    p()
-    p("## oneDNN primitives of graphrun (full-batch plan): pass, implementation (nodes)")
-    for n, prims in result["implementations"].items():
-        refs = [f"{q['node']} {q['pass']}" for q in prims if q["ref"]]
-        p(f"- {n}: {len(prims)} primitives, {len(refs)} on a reference kernel" + (": " + "; ".join(refs) if refs else ""))
-        for line in group_primitives(prims):
-            p(f"    {line}")
-    p()
-    p(f"Date: {result['date']}  ")
-    p(f"Machine: {result['host']}, {result['cpu']}, {result['cores']} cores, Linux {result['kernel']}; "
-      f"load average before/after {result['load_average_before'][0]:.2f}/{result['load_average_after'][0]:.2f}  ")
-    p(f"Command: `{result['command']}`  ")
-    p(f"Threads: {result['threads']} (both sides); repetitions: {result['repeats']} (medians); "
-      f"steps scale: {result['steps_scale']}  ")
-    p(f"PyTorch {result['torch']}, BLAS mapped: {', '.join(result['torch_blas'] or ['?'])}; "
-      f"with jemalloc: {result['torch_allocator_check'] or 'not run'}  ")
-    p()
-    has_plain = "torch_plain" in sides
-    head = ["workload", "steps x batch", "graphrun", "PyTorch + jemalloc"] + (["PyTorch plain"] if has_plain else []) + \
-        ["graphrun / PyTorch time", "peak RSS MB graphrun / PyTorch" + (" / plain" if has_plain else "")]
-    p("| " + " | ".join(head) + " |")
-    p("|" + "|".join(["---"] * len(head)) + "|")
-    for n, row in result["summary"].items():
-        g = row["graphrun"]
-        cells = [row["description"], f"{g['steps']} x {g['batch']}"]
-        for side in sides:
-            s = row[side]
-            cells.append(f"{fmt(s['seconds'])} s" if row["mode"] == "train"
-                         else f"{fmt(s['pairs_per_second'])} pairs/s")
-        cells.append(f"{row['time_ratio']:.2f}")
-        cells.append(" / ".join(f"{row[s]['peak_rss_mb']:.0f}" for s in sides))
-        p("| " + " | ".join(cells) + " |")
-    p()
-    p("Times are the medians of the steps alone (no file reading or plan creation; batch assembly and the "
-      "optimizer included); a time ratio below 1 means graphrun is faster than PyTorch + jemalloc.")
-    for n, row in result["summary"].items():
-        key = "mean_loss" if row["mode"] == "train" else "mean_output"
-        vals = {s: row[s][key] for s in sides}
-        p(f"- {n}: {key} " + ", ".join(f"{s} {v:.5g}" for s, v in vals.items() if v is not None))
-    print_step_breakdown(result, sides)
-    p()
-    rel = os.path.relpath(out, ROOT)
-    p(f"raw results: {out if rel.startswith('..') else rel}")
-
-
-def print_step_breakdown(result, sides):
-    """Per-step figures of the `koch` workload: time, GFLOP/s, the share in convolutions,
-    and graphrun's convolutions against oneDNN's alone (graphrun_conv_bench)."""
-    p = print
-    for n, b in result.get("step_breakdown", {}).items():
-        row = result["summary"][n]
-        gflop = row["gflop_per_step"]
-        p()
-        p(f"### {row['description']}: one step of {row['graphrun']['batch']} pairs, {gflop:.1f} GFLOP")
-        p()
-        p("| side | s per step (median) | GFLOP/s | convolutions ms per step | share of the step |")
-        p("|---|---|---|---|---|")
-        for side in sides:
-            s = row[side]
-            if side == "graphrun":
-                conv, step = b["graphrun"]["ms_per_step_by_kind"].get("convolution", 0.0), b["graphrun"]["step_seconds"]
-            elif side == "torch_jemalloc" or (side == "torch_plain" and "torch_jemalloc" not in sides):
-                conv, step = b["torch"]["conv_ms_per_step"], b["torch"]["step_seconds"]
-            else:
-                conv, step = None, None
-            share = f"{100 * conv / (1000 * step):.0f}% (of {step:.3f} s, profiled run)" if conv is not None else "-"
-            p(f"| {side} | {s['seconds_per_step']:.3f} | {s['gflops']:.0f} | {fmt(conv, 4) if conv is not None else '-'} | {share} |")
-        kinds = b["graphrun"]["ms_per_step_by_kind"]
-        p()
-        p("graphrun, oneDNN primitives per step (ms, ONEDNN_VERBOSE): " +
-          ", ".join(f"{k} {v:.1f}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])))
-        t = b["torch"]
-        p(f"PyTorch (torch.profiler, ms per step): convolutions {t['conv_ms_per_step']:.1f} (forward "
-          f"{t['conv_forward_ms_per_step']:.1f}, backward {t['conv_backward_ms_per_step']:.1f}), dense "
-          f"{t['dense_ms_per_step']:.1f}; largest self times: " +
-          ", ".join(f"{k} {v:.1f}" for k, v in t["top_self_ms_per_step"][:6]))
-        ceiling = b.get("conv_ceiling")
-        if not ceiling:
-            continue
-        lim = {(c["layer"], c["pass"]): c for c in ceiling["passes"]}
-        p()
-        p(f"Convolutions: graphrun's step (ONEDNN_VERBOSE) against oneDNN alone with format_tag::any "
-          f"(graphrun_conv_bench, batch {ceiling['batch']}, median of {ceiling['repeats']})")
-        p()
-        p("| layer, pass | graphrun ms | implementation | alone ms | implementation | alone / graphrun |")
-        p("|---|---|---|---|---|---|")
-        g_total = c_total = 0.0
-        for key, c in sorted(b["graphrun"]["convolutions"].items()):
-            alone = lim.get((c["layer"], c["pass"]))
-            g_total += c["ms"]
-            if alone:
-                c_total += alone["median_ms"]
-            p(f"| {key} | {c['ms']:.1f} | {c['impl']} | {alone['median_ms']:.1f} | {alone['impl']} | "
-              f"{alone['median_ms'] / c['ms']:.2f} |" if alone else f"| {key} | {c['ms']:.1f} | {c['impl']} | - | - | - |")
-        if g_total > 0 and c_total > 0:
-            p(f"| all | {g_total:.1f} | | {c_total:.1f} | | **{c_total / g_total:.2f}** |")
+    print_report(result, sides, out, ROOT)
 
 
 if __name__ == "__main__":
