@@ -25,6 +25,8 @@ void augment_image(const uint8_t* src, int64_t channels, int64_t rows, int64_t c
   const double ty = uniform(rng, -spec.translate, spec.translate) * double(rows);
   // Drawn only when asked for, so that graphs without it keep their images bit for bit.
   const double flip = spec.mirror && uniform_unit(rng) < 0.5 ? -1 : 1;
+  const double shift = spec.lighting() ? uniform(rng, -spec.brightness, spec.brightness) : 0;
+  const double contrast = spec.lighting() ? uniform(rng, spec.contrast_min, spec.contrast_max) : 1;
   // Destination -> source is not needed: warpAffine inverts the forward map itself.
   // Forward map about the centre: x' = R * S * H * F * (x - c) + c + t, F = diag(flip, 1).
   const double ca = std::cos(angle) * scale, sa = std::sin(angle) * scale;
@@ -37,7 +39,14 @@ void augment_image(const uint8_t* src, int64_t channels, int64_t rows, int64_t c
     cv::Mat warped;
     cv::warpAffine(in, warped, m, in.size(), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
     cv::Mat out(int(rows), int(cols), CV_32FC1, dst + c * plane);
-    warped.convertTo(out, CV_32F, 1.0 / 255.0);
+    if (!spec.lighting()) {
+      warped.convertTo(out, CV_32F, 1.0 / 255.0);
+      continue;
+    }
+    // contrast * (x - mean) + mean + shift, with x = byte / 255.
+    const double mean = cv::mean(warped)[0] / 255.0;
+    warped.convertTo(out, CV_32F, contrast / 255.0, (1 - contrast) * mean + shift);
+    cv::min(cv::max(out, 0.0), 1.0, out);
   }
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // Online augmentation of training images: a random affine map per image (rotation, shear,
-// scale, translation), drawn from a seeded generator, applied with OpenCV's warpAffine.
+// scale, translation), drawn from a seeded generator, applied with OpenCV's warpAffine, then
+// a random brightness shift and contrast factor (lighting).
 #include <cstdint>
 #include <random>
 
@@ -12,12 +13,18 @@ struct AugmentSpec {
   double scale_min = 1, scale_max = 1; // uniform in [scale_min, scale_max]
   double translate = 0;                // fraction of the image size: uniform in [-translate, translate] on each axis
   bool mirror = false;                 // mirrored left to right with probability 1/2 (faces; not characters)
-  bool enabled() const { return rotation != 0 || shear != 0 || scale_min != 1 || scale_max != 1 || translate != 0 || mirror; }
+  double brightness = 0;               // added to every value in [0, 1]: uniform in [-brightness, brightness]
+  double contrast_min = 1, contrast_max = 1;  // each plane's deviation from its mean times uniform in [min, max]
+  bool lighting() const { return brightness != 0 || contrast_min != 1 || contrast_max != 1; }
+  bool enabled() const {
+    return rotation != 0 || shear != 0 || scale_min != 1 || scale_max != 1 || translate != 0 || mirror || lighting();
+  }
 };
 
 // Warps one planar image of `channels` x rows x cols bytes into floats in [0, 1] at dst,
-// about the image centre, bilinear, the border replicated. The same generator state gives
-// the same image.
+// about the image centre, bilinear, the border replicated; with lighting, the values are then
+// shifted and stretched about each plane's mean and clipped to [0, 1]. The same generator
+// state gives the same image.
 void augment_image(const uint8_t* src, int64_t channels, int64_t rows, int64_t cols, const AugmentSpec& spec,
                    std::mt19937_64& rng, float* dst);
 

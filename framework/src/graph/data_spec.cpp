@@ -91,19 +91,26 @@ SplitSpec parse_split(const Ctx& c, const YAML::Node& n, const std::string& form
 
 data::AugmentSpec parse_augment(const Ctx& c, const YAML::Node& n) {
   data::AugmentSpec a;
-  c.only_keys(n, {"rotation", "shear", "scale", "translate", "mirror"}, "data.augment");
+  c.only_keys(n, {"rotation", "shear", "scale", "translate", "mirror", "brightness", "contrast"}, "data.augment");
   a.mirror = c.value<bool>(n, "mirror", false, "data.augment");
   a.rotation = c.value<double>(n, "rotation", 0, "data.augment");
   a.shear = c.value<double>(n, "shear", 0, "data.augment");
   a.translate = c.value<double>(n, "translate", 0, "data.augment");
+  a.brightness = c.value<double>(n, "brightness", 0, "data.augment");
+  if (n["contrast"]) {
+    auto s = numbers(c, n, "contrast", 2, "data.augment");
+    if (!(s[0] >= 0 && s[1] >= s[0] && std::isfinite(s[1]))) c.fail(n["contrast"], "data.augment: 'contrast' must be [min, max] with 0 <= min <= max");
+    a.contrast_min = s[0], a.contrast_max = s[1];
+  }
   if (n["scale"]) {
     auto s = numbers(c, n, "scale", 2, "data.augment");
-    if (!(s[0] > 0 && s[1] >= s[0])) c.fail(n["scale"], "data.augment: 'scale' must be [min, max] with 0 < min <= max");
+    if (!(s[0] > 0 && s[1] >= s[0] && std::isfinite(s[1]))) c.fail(n["scale"], "data.augment: 'scale' must be [min, max] with 0 < min <= max");
     a.scale_min = s[0], a.scale_max = s[1];
   }
-  if (a.rotation < 0 || a.rotation > 180) c.fail(n["rotation"], "data.augment: 'rotation' is degrees in [0, 180]");
-  if (a.shear < 0 || a.shear >= 90) c.fail(n["shear"], "data.augment: 'shear' is degrees in [0, 90)");
-  if (a.translate < 0 || a.translate >= 1) c.fail(n["translate"], "data.augment: 'translate' is a fraction of the size in [0, 1)");
+  if (!(a.rotation >= 0 && a.rotation <= 180)) c.fail(n["rotation"], "data.augment: 'rotation' is degrees in [0, 180]");
+  if (!(a.shear >= 0 && a.shear < 90)) c.fail(n["shear"], "data.augment: 'shear' is degrees in [0, 90)");
+  if (!(a.translate >= 0 && a.translate < 1)) c.fail(n["translate"], "data.augment: 'translate' is a fraction of the size in [0, 1)");
+  if (!(a.brightness >= 0 && a.brightness <= 1)) c.fail(n["brightness"], "data.augment: 'brightness' is a shift of the [0, 1] values in [0, 1]");
   return a;
 }
 
