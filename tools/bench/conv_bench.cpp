@@ -6,6 +6,7 @@
 // passes of a layer), and nothing else runs: no reorders, no batch norm, no framework.
 //
 //   graphrun_conv_bench [--batch 64] [--threads 2] [--repeats 5] [--layers conv1,conv2]
+//                       [--precision f32|bf16]
 //
 // Passes: forward (training, bias, relu post-op: what graphrun creates), backward_data
 // (not for conv1: the first layer's input needs no gradient, and oneDNN runs it on a
@@ -18,6 +19,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -54,10 +56,19 @@ struct Result {
 
 memory filled(const memory::desc& d, const dnnl::engine& eng, std::mt19937& rng) {
   memory m(d, eng);
-  auto* p = static_cast<float*>(m.get_data_handle());
   std::uniform_real_distribution<float> u(-1.f, 1.f);
-  const size_t n = d.get_size() / sizeof(float);
-  for (size_t i = 0; i < n; ++i) p[i] = u(rng);
+  if (d.data_type() == dt::bf16) {  // a bf16 is the upper half of an f32
+    auto* p = static_cast<uint16_t*>(m.get_data_handle());
+    for (size_t i = 0, n = d.get_size() / sizeof(uint16_t); i < n; ++i) {
+      const float v = u(rng);
+      uint32_t bits;
+      std::memcpy(&bits, &v, sizeof bits);
+      p[i] = static_cast<uint16_t>(bits >> 16);
+    }
+    return m;
+  }
+  auto* p = static_cast<float*>(m.get_data_handle());
+  for (size_t i = 0, n = d.get_size() / sizeof(float); i < n; ++i) p[i] = u(rng);
   return m;
 }
 
@@ -84,6 +95,7 @@ int main(int argc, char** argv) {
   int64_t batch = 64;
   int threads = 2, repeats = 5;
   std::string only;
+  dt compute = dt::f32;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -97,8 +109,16 @@ int main(int argc, char** argv) {
     else if (a == "--threads") threads = std::stoi(next());
     else if (a == "--repeats") repeats = std::stoi(next());
     else if (a == "--layers") only = "," + next() + ",";
-    else {
-      std::fprintf(stderr, "usage: graphrun_conv_bench [--batch 64] [--threads 2] [--repeats 5] [--layers conv1,conv2]\n");
+    else if (a == "--precision") {
+      const std::string p = next();
+      if (p != "f32" && p != "bf16") {
+        std::fprintf(stderr, "graphrun_conv_bench: --precision is f32 or bf16, not '%s'\n", p.c_str());
+        return 2;
+      }
+      compute = p == "bf16" ? dt::bf16 : dt::f32;
+    } else {
+      std::fprintf(stderr, "usage: graphrun_conv_bench [--batch 64] [--threads 2] [--repeats 5] [--layers conv1,conv2] "
+                           "[--precision f32|bf16]\n");
       return a == "-h" || a == "--help" ? 0 : 2;
     }
   }
@@ -118,8 +138,11 @@ int main(int argc, char** argv) {
     const memory::dims src_dims{batch, L.ic, L.size, L.size}, w_dims{L.oc, L.ic, L.kernel, L.kernel},
         b_dims{L.oc}, dst_dims{batch, L.oc, out, out}, strides{1, 1}, pad{0, 0};
     const double gflop = 2.0 * double(batch) * double(L.oc) * double(out * out) * double(L.ic) * double(L.kernel * L.kernel) * 1e-9;
-    const memory::desc src(src_dims, dt::f32, tag::any), w(w_dims, dt::f32, tag::any), b(b_dims, dt::f32, tag::x),
-        dst(dst_dims, dt::f32, tag::any);
+    // Under bf16, as graphrun computes: bf16 inputs, weights and output gradients; f32
+    // outputs, input gradients and weight gradients.
+    const memory::desc src(src_dims, compute, tag::any), w(w_dims, compute, tag::any), b(b_dims, dt::f32, tag::x),
+        dst(dst_dims, dt::f32, tag::any), dsrc(src_dims, dt::f32, tag::any), dw(w_dims, dt::f32, tag::any),
+        ddst(dst_dims, compute, tag::any);
     const auto direct = dnnl::algorithm::convolution_direct;
 
     dnnl::post_ops ops;
@@ -139,7 +162,7 @@ int main(int argc, char** argv) {
     }
     if (L.backward_data) {
       const dnnl::convolution_backward_data::primitive_desc pd(
-          dnnl::convolution_backward_data::desc(direct, src, w, dst, strides, pad, pad), eng, fwd_pd);
+          dnnl::convolution_backward_data::desc(direct, dsrc, w, ddst, strides, pad, pad), eng, fwd_pd);
       memory dx(pd.diff_src_desc(), eng), k = filled(pd.weights_desc(), eng, rng), dy = filled(pd.diff_dst_desc(), eng, rng);
       dnnl::convolution_backward_data prim(pd);
       results.push_back(time_pass(L.name, "backward_data", pd.impl_info_str(), gflop, repeats, [&] {
@@ -149,7 +172,7 @@ int main(int argc, char** argv) {
     }
     {
       const dnnl::convolution_backward_weights::primitive_desc pd(
-          dnnl::convolution_backward_weights::desc(direct, src, w, b, dst, strides, pad, pad), eng, fwd_pd);
+          dnnl::convolution_backward_weights::desc(direct, src, dw, b, ddst, strides, pad, pad), eng, fwd_pd);
       memory x = filled(pd.src_desc(), eng, rng), dy = filled(pd.diff_dst_desc(), eng, rng), dk(pd.diff_weights_desc(), eng),
              db(pd.diff_bias_desc(), eng);
       dnnl::convolution_backward_weights prim(pd);
@@ -161,12 +184,12 @@ int main(int argc, char** argv) {
   }
 
   double total_ms = 0, total_gflop = 0;
-  std::printf("oneDNN %d.%d.%d, batch %lld, %d threads, %d timed repetitions per pass (format_tag::any everywhere)\n",
-              dnnl_version()->major, dnnl_version()->minor, dnnl_version()->patch, static_cast<long long>(batch), threads,
-              repeats);
+  std::printf("oneDNN %d.%d.%d, %s, batch %lld, %d threads, %d timed repetitions per pass (format_tag::any everywhere)\n",
+              dnnl_version()->major, dnnl_version()->minor, dnnl_version()->patch, compute == dt::bf16 ? "bf16" : "f32",
+              static_cast<long long>(batch), threads, repeats);
   std::printf("%-6s %-17s %10s %10s %8s %9s  %s\n", "layer", "pass", "median ms", "min ms", "GFLOP", "GFLOP/s", "implementation");
   std::ostringstream json;
-  json << "{\"batch\": " << batch << ", \"threads\": " << threads << ", \"repeats\": " << repeats << ", \"passes\": [";
+  json << "{\"precision\": \"" << (compute == dt::bf16 ? "bf16" : "f32") << "\", \"batch\": " << batch << ", \"threads\": " << threads << ", \"repeats\": " << repeats << ", \"passes\": [";
   for (size_t i = 0; i < results.size(); ++i) {
     const Result& r = results[i];
     total_ms += r.median_ms;

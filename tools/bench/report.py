@@ -104,7 +104,7 @@ def print_step_breakdown(result, sides):
         lim = {(c["layer"], c["pass"]): c for c in ceiling["passes"]}
         p()
         p(f"Convolutions: graphrun's step (ONEDNN_VERBOSE) against oneDNN alone with format_tag::any "
-          f"(graphrun_conv_bench, batch {ceiling['batch']}, median of {ceiling['repeats']})")
+          f"(graphrun_conv_bench, {ceiling.get('precision', 'f32')}, batch {ceiling['batch']}, median of {ceiling['repeats']})")
         p()
         p("| layer, pass | graphrun ms | implementation | alone ms | implementation | alone / graphrun |")
         p("|---|---|---|---|---|---|")

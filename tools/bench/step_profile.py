@@ -60,13 +60,15 @@ def parse_onednn_verbose(stdout, steps):
     return {"ms_per_step_by_kind": kinds, "convolutions": convs}
 
 
-def run_conv_ceiling(build_dir, threads, repeats, env):
-    """graphrun_conv_bench: oneDNN's convolutions alone on Koch's layers at batch 64."""
+def run_conv_ceiling(build_dir, threads, repeats, precision, env):
+    """graphrun_conv_bench: oneDNN's convolutions alone on Koch's layers at batch 64, in the
+    precision graphrun's side computes in."""
     exe = os.path.join(build_dir, "tools", "bench", "graphrun_conv_bench")
     if not os.access(exe, os.X_OK):
         log(f"note: {exe} missing: no convolution ceiling")
         return None
-    return run_json([exe, "--batch", "64", "--threads", str(threads), "--repeats", str(repeats)], env)
+    return run_json([exe, "--batch", "64", "--threads", str(threads), "--repeats", str(repeats),
+                     "--precision", precision], env)
 
 
 def profile_step(name, ref, prep_of, steps, extra, args, sides, data, env, env_jemalloc, driver):
@@ -85,7 +87,8 @@ def profile_step(name, ref, prep_of, steps, extra, args, sides, data, env, env_j
     breakdown["torch"] = dict(t["profile"], step_seconds=t["seconds"] / steps)
     log(f"[profile] {name:14s} torch           {t['seconds'] / steps:9.3f} s/step with torch.profiler")
     if ref == "koch" and args.conv_repeats > 0:
-        ceiling = run_conv_ceiling(args.build_dir, args.threads, args.conv_repeats, env)
+        precision = extra[extra.index("--precision") + 1] if "--precision" in extra else "f32"
+        ceiling = run_conv_ceiling(args.build_dir, args.threads, args.conv_repeats, precision, env)
         if ceiling:
             breakdown["conv_ceiling"] = ceiling
             log(f"[profile] {name:14s} conv ceiling    {ceiling['total_ms'] / 1000:9.3f} s of convolutions")
