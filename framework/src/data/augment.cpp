@@ -5,12 +5,28 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 namespace graphrun::data {
 namespace {
 
 double uniform(std::mt19937_64& rng, double lo, double hi) { return lo + (hi - lo) * uniform_unit(rng); }
+
+// Drawn only when erasing is asked for; the rectangle is clipped to the image.
+void erase_rectangle(int64_t channels, int64_t rows, int64_t cols, const AugmentSpec& spec, std::mt19937_64& rng,
+                     float* dst) {
+  if (!(uniform_unit(rng) < spec.erase_probability)) return;
+  const double area = uniform(rng, spec.erase_area_min, spec.erase_area_max) * double(rows * cols);
+  const double aspect = std::exp(uniform(rng, std::log(spec.erase_aspect_min), std::log(spec.erase_aspect_max)));
+  const int64_t h = std::clamp<int64_t>(std::llround(std::sqrt(area * aspect)), 1, rows);
+  const int64_t w = std::clamp<int64_t>(std::llround(std::sqrt(area / aspect)), 1, cols);
+  const int64_t top = std::min<int64_t>(int64_t(uniform_unit(rng) * double(rows - h + 1)), rows - h);
+  const int64_t left = std::min<int64_t>(int64_t(uniform_unit(rng) * double(cols - w + 1)), cols - w);
+  for (int64_t c = 0; c < channels; ++c)
+    for (int64_t y = top; y < top + h; ++y)
+      for (int64_t x = left; x < left + w; ++x) dst[(c * rows + y) * cols + x] = float(uniform_unit(rng));
+}
 
 }  // namespace
 
@@ -48,6 +64,7 @@ void augment_image(const uint8_t* src, int64_t channels, int64_t rows, int64_t c
     warped.convertTo(out, CV_32F, contrast / 255.0, (1 - contrast) * mean + shift);
     cv::min(cv::max(out, 0.0), 1.0, out);
   }
+  if (spec.erase_probability > 0) erase_rectangle(channels, rows, cols, spec, rng, dst);
 }
 
 }  // namespace graphrun::data

@@ -89,9 +89,29 @@ SplitSpec parse_split(const Ctx& c, const YAML::Node& n, const std::string& form
   return s;
 }
 
+// erase: {probability: p, area: [min, max], aspect: [min, max]}; torchvision's defaults
+// for the ranges.
+void parse_erase(const Ctx& c, const YAML::Node& e, data::AugmentSpec& a) {
+  const std::string what = "data.augment.erase";
+  if (!e.IsMap()) c.fail(e, what + " must be a mapping: {probability: p, area: [min, max], aspect: [min, max]}");
+  c.only_keys(e, {"probability", "area", "aspect"}, what);
+  a.erase_probability = c.value<double>(e, "probability", 0.5, what);
+  if (!(a.erase_probability >= 0 && a.erase_probability <= 1)) c.fail(e["probability"], what + ": 'probability' must be in [0, 1]");
+  if (e["area"]) {
+    auto s = numbers(c, e, "area", 2, what);
+    if (!(s[0] > 0 && s[1] >= s[0] && s[1] <= 1)) c.fail(e["area"], what + ": 'area' must be [min, max] fractions of the image with 0 < min <= max <= 1");
+    a.erase_area_min = s[0], a.erase_area_max = s[1];
+  }
+  if (e["aspect"]) {
+    auto s = numbers(c, e, "aspect", 2, what);
+    if (!(s[0] > 0 && s[1] >= s[0] && std::isfinite(s[1]))) c.fail(e["aspect"], what + ": 'aspect' must be [min, max] height/width ratios with 0 < min <= max");
+    a.erase_aspect_min = s[0], a.erase_aspect_max = s[1];
+  }
+}
+
 data::AugmentSpec parse_augment(const Ctx& c, const YAML::Node& n) {
   data::AugmentSpec a;
-  c.only_keys(n, {"rotation", "shear", "scale", "translate", "mirror", "brightness", "contrast"}, "data.augment");
+  c.only_keys(n, {"rotation", "shear", "scale", "translate", "mirror", "brightness", "contrast", "erase"}, "data.augment");
   a.mirror = c.value<bool>(n, "mirror", false, "data.augment");
   a.rotation = c.value<double>(n, "rotation", 0, "data.augment");
   a.shear = c.value<double>(n, "shear", 0, "data.augment");
@@ -111,6 +131,7 @@ data::AugmentSpec parse_augment(const Ctx& c, const YAML::Node& n) {
   if (!(a.shear >= 0 && a.shear < 90)) c.fail(n["shear"], "data.augment: 'shear' is degrees in [0, 90)");
   if (!(a.translate >= 0 && a.translate < 1)) c.fail(n["translate"], "data.augment: 'translate' is a fraction of the size in [0, 1)");
   if (!(a.brightness >= 0 && a.brightness <= 1)) c.fail(n["brightness"], "data.augment: 'brightness' is a shift of the [0, 1] values in [0, 1]");
+  if (const YAML::Node e = n["erase"]) parse_erase(c, e, a);
   return a;
 }
 
