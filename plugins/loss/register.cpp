@@ -5,6 +5,7 @@ namespace graphrun::loss {
 OpInfo binary_crossentropy_op();
 OpInfo contrastive_loss_op();
 OpInfo categorical_crossentropy_op();
+OpInfo cosface_loss_op();
 OpInfo prototypical_loss_op();
 OpInfo triplet_loss_op();
 }  // namespace graphrun::loss
@@ -15,6 +16,7 @@ void register_ops(graphrun::Registry& r) {
   r.add(binary_crossentropy_op());
   r.add(contrastive_loss_op());
   r.add(categorical_crossentropy_op());
+  r.add(cosface_loss_op());
   r.add(prototypical_loss_op());
   r.add(triplet_loss_op());
 }

@@ -130,6 +130,7 @@ const std::map<std::string, std::vector<Case>>& table() {
          }}}},
       {"triplet_loss", {{"batch hard", {}, {{3}, {1}}, {}, {}, 4, class_ids}}},
       {"prototypical_loss", {{"one shot", {}, {{3}, {1}}, {}, {}, 4, class_ids}}},
+      {"cosface_loss", {{"three classes", {{"classes", "3"}}, {{3}, {1}}, {}, {}, 4, class_ids}}},
   };
   return t;
 }
