@@ -67,6 +67,27 @@ TEST_CASE("views: every rotation of every image, each plain then mirrored, image
   CHECK(pixels(half, 0) == std::vector<int>{8, 7, 6, 5, 4, 3, 2, 1, 0});
 }
 
+TEST_CASE("views: each view moved by every shift in turn, the border repeated into the gap") {
+  const data::ImageSet views = data::with_views(counting(2), data::ViewSpec{{0}, true, {{0, 0}, {1, 0}, {0, -1}}});
+  REQUIRE(views.count == 12);  // 2 images x (plain, mirrored) x 3 shifts
+  CHECK(pixels(views, 0) == std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8});
+  CHECK(pixels(views, 1) == std::vector<int>{0, 0, 1, 3, 3, 4, 6, 6, 7});  // one pixel right
+  CHECK(pixels(views, 2) == std::vector<int>{3, 4, 5, 6, 7, 8, 6, 7, 8});  // one pixel up
+  CHECK(pixels(views, 3) == std::vector<int>{2, 1, 0, 5, 4, 3, 8, 7, 6});  // mirrored
+  CHECK(pixels(views, 4) == std::vector<int>{2, 2, 1, 5, 5, 4, 8, 8, 7});  // mirrored, then moved right
+  CHECK(pixels(views, 6) == std::vector<int>{10, 11, 12, 13, 14, 15, 16, 17, 18});
+  CHECK(views.labels == std::vector<int32_t>{0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1});
+
+  data::ViewSpec moved{{0}, false, {{0, 1}}};
+  CHECK(moved.enabled());
+  CHECK(pixels(data::with_views(counting(1), moved), 0) == std::vector<int>{0, 1, 2, 0, 1, 2, 3, 4, 5});
+  CHECK_THROWS_WITH_AS(data::with_views(counting(1), data::ViewSpec{{0}, false, {{3, 0}}}),
+                       doctest::Contains("shift [3, 0] moves a 3x3 image out of its frame"), Error);
+  CHECK_THROWS_WITH_AS(data::with_views(counting(1), data::ViewSpec{{0}, false, {{1, 0}, {1, 0}}}),
+                       doctest::Contains("shift [1, 0] is named twice"), Error);
+  CHECK_THROWS_WITH_AS(data::with_views(counting(1), data::ViewSpec{{0}, false, {}}), doctest::Contains("no shift"), Error);
+}
+
 TEST_CASE("views: a quarter turn of an image that is not square, an unknown or repeated angle are errors") {
   CHECK_THROWS_WITH_AS(data::with_views(counting(1, 2, 3), data::ViewSpec{{0, 90}, false}), doctest::Contains("square"), Error);
   CHECK_NOTHROW(data::with_views(counting(1, 2, 3), data::ViewSpec{{0, 180}, true}));
@@ -124,9 +145,12 @@ TEST_CASE("views: the graph file's mistakes are refused with the key named") {
   CHECK(refused("{embedding: e, views: {rotations: []}}").find("no angle") != std::string::npos);
   CHECK(refused("{embedding: e, views: {flip: true}}").find("flip") != std::string::npos);
   CHECK(refused("{embedding: e, views: {rotations: [0, 180], mirror: true}}") == "accepted");
+  CHECK(refused("{embedding: e, views: {shifts: [[0, 0], [2]]}}").find("each shift is [right, down]") != std::string::npos);
+  CHECK(refused("{embedding: e, views: {shifts: [[1, 1], [1, 1]]}}").find("shift [1, 1] is named twice") != std::string::npos);
+  CHECK(refused("{embedding: e, views: {shifts: [[0, 0], [-2, 1]]}}") == "accepted");
 }
 
-TEST_CASE("views: quarter turns of images that are not square are refused when the session opens") {
+TEST_CASE("views: quarter turns of images that are not square, and shifts out of the frame, are refused when the session opens") {
   const std::string root = testing::fresh_folder("views_narrow_images");
   testing::write_class_tree(root, 2, 2, 6, 4);
   auto session = [&](const std::string& rotations) {
@@ -143,4 +167,7 @@ evaluation: {embedding: e, views: {rotations: )" + rotations + "}}\n");
   };
   CHECK_THROWS_WITH_AS(session("[0, 90]"), doctest::Contains("needs square images; these are 6x4"), Error);
   CHECK_NOTHROW(session("[0, 180]"));
+  CHECK_THROWS_WITH_AS(session("[0], shifts: [[0, 0], [4, 0]]"),
+                       doctest::Contains("evaluation.views shift [4, 0] moves these 6x4 images out of their frame"), Error);
+  CHECK_NOTHROW(session("[0], shifts: [[0, 0], [3, -5]]"));
 }

@@ -224,11 +224,22 @@ EvaluationSpec parse_evaluation(const Ctx& c, const YAML::Node& n) {
   if (e.oneshot_runs_each_epoch && e.oneshot_runs.empty())
     c.fail(n["oneshot_runs_each_epoch"], what + ": 'oneshot_runs_each_epoch' needs 'oneshot_runs'");
   if (const YAML::Node v = n["views"]) {
-    c.only_keys(v, {"rotations", "mirror"}, what + ".views");
+    c.only_keys(v, {"rotations", "mirror", "shifts"}, what + ".views");
     if (e.embedding.empty()) c.fail(v, what + ": 'views' need 'embedding' (the views' embeddings are joined into one)");
     e.views.rotations = c.value<std::vector<int>>(v, "rotations", {0}, what + ".views");
     e.views.mirror = c.value<bool>(v, "mirror", false, what + ".views");
-    if (const std::string p = e.views.problem(); !p.empty()) c.fail(v["rotations"] ? v["rotations"] : v, what + ".views: " + p);
+    if (v["shifts"]) {
+      const auto shifts = c.value<std::vector<std::vector<int>>>(v, "shifts", {}, what + ".views");
+      e.views.shifts.clear();
+      for (const auto& s : shifts) {
+        if (s.size() != 2) c.fail(v["shifts"], what + ".views: each shift is [right, down] in pixels, e.g. [2, 0]");
+        e.views.shifts.emplace_back(s[0], s[1]);
+      }
+    }
+    if (const std::string p = e.views.problem(); !p.empty()) {
+      const bool about_shifts = p.find("shift") != std::string::npos;
+      c.fail(about_shifts ? v["shifts"] : v["rotations"] ? v["rotations"] : v, what + ".views: " + p);
+    }
   }
   if (const YAML::Node t = n["tasks"]) {
     c.only_keys(t, {"ways", "shots", "queries", "count", "seed"}, what + ".tasks");

@@ -5,6 +5,7 @@
 #include <graphrun/error.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <unistd.h>
@@ -33,6 +34,11 @@ void check_evaluation_views(const Model& model, const data::ImageFormat& format)
   if (quarter_turn && format.rows != format.cols)
     throw Error(e.where + ": evaluation.views turns images by 90 degrees, which needs square images; these are " +
                 std::to_string(format.rows) + "x" + std::to_string(format.cols) + " (use rotations [0, 180])");
+  for (const auto& [dx, dy] : e.views.shifts)
+    if (std::abs(dx) >= format.cols || std::abs(dy) >= format.rows)
+      throw Error(e.where + ": evaluation.views shift [" + std::to_string(dx) + ", " + std::to_string(dy) +
+                  "] moves these " + std::to_string(format.rows) + "x" + std::to_string(format.cols) +
+                  " images out of their frame (a shift is [right, down] in pixels)");
 }
 
 void check_checkpoint_graph(const Checkpoint& ckpt, const std::string& path, const std::string& graph, bool allow_other) {
