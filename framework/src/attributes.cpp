@@ -97,6 +97,18 @@ std::vector<int64_t> Attributes::integers(const std::string& name, std::vector<i
   return out;
 }
 
+std::vector<double> Attributes::numbers(const std::string& name, std::vector<double> fallback) const {
+  if (!has(name)) return fallback;
+  const Value& v = require(name);
+  std::vector<double> out;
+  for (const auto& item : v.items) {
+    double d = 0;
+    if (!parse_double(item, d)) fail(name, "expects numbers, got '" + joined(v.items) + "'");
+    out.push_back(d);
+  }
+  return out;
+}
+
 std::string Attributes::choice(const std::string& name, const std::string& fallback,
                                const std::vector<std::string>& choices) const {
   std::string s = text(name, fallback);

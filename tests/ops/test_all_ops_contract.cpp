@@ -131,6 +131,7 @@ const std::map<std::string, std::vector<Case>>& table() {
       {"triplet_loss", {{"batch hard", {}, {{3}, {1}}, {}, {}, 4, class_ids}}},
       {"prototypical_loss", {{"one shot", {}, {{3}, {1}}, {}, {}, 4, class_ids}}},
       {"cosface_loss", {{"three classes", {{"classes", "3"}}, {{3}, {1}}, {}, {}, 4, class_ids}}},
+      {"loss_sum", {{"two losses", {{"factors", "[1, 0.5]"}}, {{}, {}}}}},
   };
   return t;
 }

@@ -40,6 +40,8 @@ class Attributes {
   std::string text(const std::string& name, const std::string& fallback) const;
   // A list of integers; a scalar n is accepted as [n, n, ...] of `repeat` items.
   std::vector<int64_t> integers(const std::string& name, std::vector<int64_t> fallback, size_t repeat = 1) const;
+  // A list of numbers; a scalar is a list of one.
+  std::vector<double> numbers(const std::string& name, std::vector<double> fallback) const;
   // `text` restricted to the given choices.
   std::string choice(const std::string& name, const std::string& fallback,
                      const std::vector<std::string>& choices) const;
