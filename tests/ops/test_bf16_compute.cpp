@@ -11,6 +11,7 @@
 
 #include "bf16.hpp"
 #include "plugins.hpp"
+#include "random_params.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -22,14 +23,6 @@ using namespace graphrun;
 using dnnl::memory;
 
 namespace {
-
-std::vector<float> uniform(size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> uni(-1, 1);
-  std::vector<float> v(n);
-  for (float& x : v) x = uni(rng);
-  return v;
-}
 
 // max |a - reference| / max |reference|
 double relative_error(const std::vector<float>& a, const std::vector<float>& reference) {
@@ -63,7 +56,7 @@ Results run(const Case& c, memory::data_type compute, bool representable, unsign
   o.needs_input_grad = {c.input_grad};
   o.compute = compute;
   NodeHarness h(testing::registry(), c.op, c.attrs, {c.input}, o);
-  auto values = [&](size_t n, unsigned s) { return representable ? testing::to_bf16(uniform(n, s)) : uniform(n, s); };
+  auto values = [&](size_t n, unsigned s) { return representable ? testing::to_bf16(testing::uniform_values(n, s)) : testing::uniform_values(n, s); };
   h.set_input(0, values(size_t(c.batch * volume(c.input)), seed));
   for (size_t k = 0; k < h.param_specs().size(); ++k)
     h.set_param(k, values(size_t(volume(h.param_specs()[k].dims)), seed + 1 + unsigned(k)));

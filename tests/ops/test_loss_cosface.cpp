@@ -5,6 +5,7 @@
 
 #include "harness_options.hpp"
 #include "plugins.hpp"
+#include "random_params.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -47,14 +48,6 @@ double reference(const std::vector<float>& x, const std::vector<float>& y, const
     sum += std::log(e) - z[size_t(y[i])];
   }
   return sum / double(n);
-}
-
-std::vector<float> uniform(size_t count, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(-1.f, 1.f);
-  std::vector<float> v(count);
-  for (auto& e : v) e = u(rng);
-  return v;
 }
 
 NodeHarness make(const Attributes& a, int64_t dim, int64_t batch) {
@@ -104,7 +97,7 @@ TEST_CASE("cosface_loss: forward against a double-precision re-implementation") 
       CAPTURE(scale);
       const size_t n = 12, dim = 7, classes = 5;
       NodeHarness h = make(cosface_attrs("5", margin, scale), dim, n);
-      const std::vector<float> x = uniform(n * dim, 3), w = uniform(classes * dim, 4);
+      const std::vector<float> x = testing::uniform_values(n * dim, 3), w = testing::uniform_values(classes * dim, 4);
       std::vector<float> y(n);
       for (size_t i = 0; i < n; ++i) y[i] = float((i * 3) % classes);
       h.set_input(0, x);

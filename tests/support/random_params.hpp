@@ -1,12 +1,23 @@
 #pragma once
 // Deterministic values for every parameter of a model, for tests that compare two plans
-// or two graphs on the same weights: uniform in [-1, 1], variances in (0.1, 0.9).
+// or two graphs on the same weights: uniform in [-1, 1], variances in (0.1, 0.9). And
+// such values for any tensor.
 #include "graph/model.hpp"
 
 #include <random>
 #include <string>
+#include <vector>
 
 namespace graphrun::testing {
+
+// n values uniform in [-1, 1], the same for the same seed.
+inline std::vector<float> uniform_values(size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> uni(-1, 1);
+  std::vector<float> v(n);
+  for (float& x : v) x = uni(rng);
+  return v;
+}
 
 inline void set_random_params(Model& m, unsigned seed) {
   std::mt19937 rng(seed);
