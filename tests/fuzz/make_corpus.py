@@ -27,6 +27,7 @@ def put(target, name, data):
 # graph_spec: graph files of the repository (the text as written).
 for path in ["graphs/r3_siamese_mlp.yaml", "graphs/r4_conv_siamese_improved.yaml", "graphs/r1_dense_matcher.yaml",
              "graphs/omniglot_prototypical.yaml", "graphs/orl_faces_siamese.yaml", "graphs/r5a_separate_towers.yaml",
+             "graphs/orl_faces_triplet_two_towers.yaml",
              "tests/graphs/mnist_small.yaml"]:
     with open(os.path.join(root, path), "rb") as f:
         put("graph_spec", os.path.basename(path), f.read())
