@@ -19,17 +19,19 @@ struct ViewSpec {
   // as it is, and is the only shift by default.
   std::vector<std::pair<int, int>> shifts{{0, 0}};
   int64_t count() const { return int64_t(rotations.size()) * (mirror ? 2 : 1) * int64_t(shifts.size()); }
-  bool enabled() const { return count() > 1 || rotations.front() != 0 || shifts.front() != std::pair<int, int>{0, 0}; }
-  // What is wrong with the angles (none, one that is not a quarter turn, one named twice),
-  // or "" when nothing is.
+  // True unless the one view is the image as it is (an empty list counts as enabled, so
+  // that with_views reports it).
+  bool enabled() const { return count() != 1 || rotations.front() != 0 || shifts.front() != std::pair<int, int>{0, 0}; }
+  // What is wrong with the angles (none, one that is not a quarter turn, one named twice)
+  // or the shifts (none, one named twice), or "" when nothing is.
   std::string problem() const;
 };
 
 // Every image of `set` once per view: view v of image i is image i * views.count() + v, in
-// the order rotation by rotation, each one plain then mirrored, each of those shift by shift. Labels and files follow
-// their image. Throws Error for an angle that is not a multiple of 90, a repeated angle, or
-// a 90-degree rotation of images that are not square, a shift named twice or one as large as
-// the image.
+// the order rotation by rotation, each one plain then mirrored, each of those shift by
+// shift. Labels and files follow their image. Throws Error for an angle that is not a
+// multiple of 90, a repeated angle, a 90-degree rotation of images that are not square, a
+// shift named twice or one as large as the image.
 ImageSet with_views(const ImageSet& set, const ViewSpec& views);
 
 }  // namespace graphrun::data
