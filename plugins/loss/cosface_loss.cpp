@@ -92,13 +92,14 @@ class CosFaceLoss : public LossNode {
     const float* cos = cos_.data();
     for (int64_t i = 0; i < batch_; ++i) {
       const int64_t own = ids_[size_t(i)];
+      double* p = prob_.data() + i * classes_;  // the logits, then their softmax in place
       double top = -std::numeric_limits<double>::infinity();
-      for (int64_t c = 0; c < classes_; ++c) top = std::max(top, logit(cos[i * classes_ + c], c == own));
+      for (int64_t c = 0; c < classes_; ++c) top = std::max(top, p[c] = logit(cos[i * classes_ + c], c == own));
+      const double own_logit = p[own];
       double z = 0;
-      for (int64_t c = 0; c < classes_; ++c) z += std::exp(logit(cos[i * classes_ + c], c == own) - top);
-      for (int64_t c = 0; c < classes_; ++c)
-        prob_[size_t(i * classes_ + c)] = std::exp(logit(cos[i * classes_ + c], c == own) - top) / z;
-      sum += top + std::log(z) - logit(cos[i * classes_ + own], true);
+      for (int64_t c = 0; c < classes_; ++c) z += p[c] = std::exp(p[c] - top);
+      for (int64_t c = 0; c < classes_; ++c) p[c] /= z;
+      sum += top + std::log(z) - own_logit;
     }
     out().data()[0] = static_cast<float>(sum / double(batch_));
   }

@@ -14,23 +14,20 @@ namespace {
 
 class LossSum : public Node {
  public:
-  explicit LossSum(const Attributes& a) : attrs_(a) {}
+  explicit LossSum(const Attributes& a) : factors_(a.numbers("factors", {})) {
+    for (double v : factors_)
+      if (!std::isfinite(v) || v < 0) a.fail("factors", "must be finite and >= 0, got " + std::to_string(v));
+  }
 
   Shape infer(const std::vector<Shape>& in) override {
     for (size_t k = 0; k < in.size(); ++k)
       if (!in[k].empty())
         throw Error("loss_sum adds scalar losses, but input " + std::to_string(k) + " has the per-sample shape " +
                     to_string(in[k]) + " (its inputs are loss nodes)");
-    factors_.assign(in.size(), 1.0);
-    if (attrs_.has("factors")) {
-      const std::vector<double> w = attrs_.numbers("factors", {});
-      if (w.size() != in.size())
-        attrs_.fail("factors", "needs one number per input: " + std::to_string(in.size()) + " inputs, " +
-                                   std::to_string(w.size()) + " factors");
-      for (double v : w)
-        if (!std::isfinite(v) || v < 0) attrs_.fail("factors", "must be finite and >= 0, got " + std::to_string(v));
-      factors_ = w;
-    }
+    if (factors_.empty()) factors_.assign(in.size(), 1.0);
+    if (factors_.size() != in.size())
+      throw Error("loss_sum: 'factors' needs one number per input: " + std::to_string(in.size()) + " inputs, " +
+                  std::to_string(factors_.size()) + " factors");
     return {};
   }
 
@@ -53,8 +50,7 @@ class LossSum : public Node {
   }
 
  private:
-  Attributes attrs_;
-  std::vector<double> factors_;
+  std::vector<double> factors_;  // empty until infer: then 1 per input unless given
 };
 
 }  // namespace

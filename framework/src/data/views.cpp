@@ -12,7 +12,7 @@
 
 namespace graphrun::data {
 
-std::string ViewSpec::problem() const {
+std::string ViewSpec::rotation_problem() const {
   if (rotations.empty()) return "'rotations' names no angle (0 is the image as it is)";
   for (size_t i = 0; i < rotations.size(); ++i) {
     const int d = rotations[i];
@@ -20,6 +20,10 @@ std::string ViewSpec::problem() const {
     if (std::find(rotations.begin(), rotations.begin() + long(i), d) != rotations.begin() + long(i))
       return "rotation " + std::to_string(d) + " is named twice";
   }
+  return "";
+}
+
+std::string ViewSpec::shift_problem() const {
   if (shifts.empty()) return "'shifts' names no shift ([0, 0] is the view as it is)";
   for (size_t i = 0; i < shifts.size(); ++i)
     if (std::find(shifts.begin(), shifts.begin() + long(i), shifts[i]) != shifts.begin() + long(i))

@@ -22,9 +22,14 @@ struct ViewSpec {
   // True unless the one view is the image as it is (an empty list counts as enabled, so
   // that with_views reports it).
   bool enabled() const { return count() != 1 || rotations.front() != 0 || shifts.front() != std::pair<int, int>{0, 0}; }
-  // What is wrong with the angles (none, one that is not a quarter turn, one named twice)
-  // or the shifts (none, one named twice), or "" when nothing is.
-  std::string problem() const;
+  // What is wrong with the angles (none, one that is not a quarter turn, one named twice),
+  // or "" when nothing is; the same for the shifts (none, one named twice); either.
+  std::string rotation_problem() const;
+  std::string shift_problem() const;
+  std::string problem() const {
+    const std::string p = rotation_problem();
+    return p.empty() ? shift_problem() : p;
+  }
 };
 
 // Every image of `set` once per view: view v of image i is image i * views.count() + v, in

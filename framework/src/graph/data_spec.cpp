@@ -236,10 +236,8 @@ EvaluationSpec parse_evaluation(const Ctx& c, const YAML::Node& n) {
         e.views.shifts.emplace_back(s[0], s[1]);
       }
     }
-    if (const std::string p = e.views.problem(); !p.empty()) {
-      const bool about_shifts = p.find("shift") != std::string::npos;
-      c.fail(about_shifts ? v["shifts"] : v["rotations"] ? v["rotations"] : v, what + ".views: " + p);
-    }
+    if (const std::string p = e.views.rotation_problem(); !p.empty()) c.fail(v["rotations"] ? v["rotations"] : v, what + ".views: " + p);
+    if (const std::string p = e.views.shift_problem(); !p.empty()) c.fail(v["shifts"], what + ".views: " + p);
   }
   if (const YAML::Node t = n["tasks"]) {
     c.only_keys(t, {"ways", "shots", "queries", "count", "seed"}, what + ".tasks");
