@@ -3,6 +3,7 @@
 #include "data/random.hpp"
 #include "train/callbacks.hpp"
 #include "train/chance_warning.hpp"
+#include "train/stall_warning.hpp"
 #include "train/checks.hpp"
 #include "train/precision.hpp"
 #include "train/feed.hpp"
@@ -183,6 +184,7 @@ std::vector<EpochRecord> Session::train() {
   const auto run_start = std::chrono::steady_clock::now();
   ThreadGovernor governor(threads(), options_.adaptive_threads, options_.progress);
   const int64_t out_size = volume(model_->nodes()[model_->output()].shape);
+  StallWatch stall;
   ChanceWatch chance(label_input(*model_) < 0 || train.data.class_balanced ? 0 : out_size == 1 ? 2 : out_size);
   // last.safetensors: epoch and step done, the epoch's sums so far, the callbacks' state.
   auto checkpoint = [&](int64_t epoch, int64_t done, const Metrics* m, double epoch_seconds) {
@@ -225,6 +227,7 @@ std::vector<EpochRecord> Session::train() {
     history.append(r);
     run.records.push_back(r);
     if (auto warning = chance.after_epoch(r.epoch, r.loss, r.accuracy)) std::fprintf(stderr, "%s\n", warning->c_str());
+    if (auto warning = stall.after_epoch(r.epoch, r.loss, loop.rate_factor())) std::fprintf(stderr, "%s\n", warning->c_str());
 
     bool stop = false;
     if (stopper) {

@@ -41,6 +41,8 @@ class StepLoop {
   Metrics& metrics() { return metrics_; }
   void reset_metrics() { metrics_ = output_metrics(model_); }
   int64_t steps_done() const { return steps_done_; }
+  // The epoch's learning rate over the base: the schedule's and the plateau callback's factors.
+  double rate_factor() const { return base_lr_ > 0 ? optimizer_.learning_rate() / base_lr_ : 0; }
 
  private:
   Model& model_;
