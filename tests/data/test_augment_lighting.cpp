@@ -1,5 +1,6 @@
-// Lighting augmentation: a brightness shift and a contrast factor about each plane's mean,
-// clipped to [0, 1], drawn only when asked for; the graph file's ranges are checked.
+// Lighting augmentation: a gamma, a brightness shift and a contrast factor about each
+// plane's mean, clipped to [0, 1], drawn only when asked for; the graph file's ranges are
+// checked.
 #include <doctest/doctest.h>
 
 #include <graphrun/error.hpp>
@@ -117,7 +118,48 @@ TEST_CASE("augment lighting: values are clipped to [0, 1] and the warp comes fir
     if (w[k] + shift >= 0 && w[k] + shift <= 1) CHECK(l[k] == doctest::Approx(w[k] + shift).epsilon(1e-5));
 }
 
+TEST_CASE("augment lighting: gamma raises every value to one power drawn in [min, max], black and white kept") {
+  const auto bytes = pattern_bytes();
+  AugmentSpec fixed;
+  fixed.gamma_min = fixed.gamma_max = 2;
+  REQUIRE(fixed.enabled());
+  const auto squared = apply(bytes, fixed, 0);
+  for (size_t k = 0; k < bytes.size(); ++k) CHECK(squared[k] == doctest::Approx(std::pow(bytes[k] / 255.0, 2)).epsilon(1e-5));
+
+  AugmentSpec a;
+  a.gamma_min = 0.5, a.gamma_max = 2;
+  const std::vector<uint8_t> ends = {0, 255, 64, 128};
+  std::vector<uint8_t> image(kRows * kCols);
+  for (size_t k = 0; k < image.size(); ++k) image[k] = ends[k % ends.size()];
+  std::vector<double> gammas;
+  for (uint64_t seed = 0; seed < 20; ++seed) {
+    const auto out = apply(image, a, seed);
+    CHECK(out[0] < 1e-6f);  // OpenCV's pow leaves about 1e-20 at 0
+    CHECK(out[1] == doctest::Approx(1.0));
+    const double g = std::log(out[2]) / std::log(64 / 255.0);  // the draw, read off one pixel
+    CHECK(g >= 0.5 - 1e-4);
+    CHECK(g <= 2 + 1e-4);
+    CHECK(out[3] == doctest::Approx(std::pow(128 / 255.0, g)).epsilon(1e-4));  // one power for the image
+    gammas.push_back(g);
+  }
+  CHECK(*std::min_element(gammas.begin(), gammas.end()) < 0.8);
+  CHECK(*std::max_element(gammas.begin(), gammas.end()) > 1.25);
+
+  // Contrast and brightness act on the gamma's values.
+  AugmentSpec both = fixed;
+  both.brightness = 0.1;
+  const auto lit = apply(bytes, both, 3);
+  const float shift = lit[0] - squared[0];
+  CHECK(std::abs(shift) <= 0.1f + 1e-6f);
+  for (size_t k = 0; k < bytes.size(); ++k)
+    if (squared[k] + shift >= 0 && squared[k] + shift <= 1) CHECK(lit[k] == doctest::Approx(squared[k] + shift).epsilon(1e-5));
+}
+
 TEST_CASE("augment lighting: the graph file's ranges are checked") {
+  CHECK(refusal("{gamma: [0.7, 1.5]}") == "accepted");
+  CHECK(refusal("{gamma: [0, 1.5]}").find("'gamma' must be [min, max] exponents") != std::string::npos);
+  CHECK(refusal("{gamma: [1.5, 0.7]}").find("'gamma' must be [min, max] exponents") != std::string::npos);
+  CHECK(refusal("{gamma: [1, .inf]}").find("'gamma' must be [min, max] exponents") != std::string::npos);
   CHECK(refusal("{brightness: 0.2, contrast: [0.8, 1.2]}") == "accepted");
   CHECK(refusal("{brightness: -0.1}").find("'brightness' is a shift") != std::string::npos);
   CHECK(refusal("{brightness: 1.5}").find("'brightness' is a shift") != std::string::npos);

@@ -43,6 +43,7 @@ void augment_image(const uint8_t* src, int64_t channels, int64_t rows, int64_t c
   const double flip = spec.mirror && uniform_unit(rng) < 0.5 ? -1 : 1;
   const double shift = spec.lighting() ? uniform(rng, -spec.brightness, spec.brightness) : 0;
   const double contrast = spec.lighting() ? uniform(rng, spec.contrast_min, spec.contrast_max) : 1;
+  const double gamma = spec.gamma() ? std::exp(uniform(rng, std::log(spec.gamma_min), std::log(spec.gamma_max))) : 1;
   // Destination -> source is not needed: warpAffine inverts the forward map itself.
   // Forward map about the centre: x' = R * S * H * F * (x - c) + c + t, F = diag(flip, 1).
   const double ca = std::cos(angle) * scale, sa = std::sin(angle) * scale;
@@ -55,13 +56,19 @@ void augment_image(const uint8_t* src, int64_t channels, int64_t rows, int64_t c
     cv::Mat warped;
     cv::warpAffine(in, warped, m, in.size(), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
     cv::Mat out(int(rows), int(cols), CV_32FC1, dst + c * plane);
-    if (!spec.lighting()) {
+    if (!spec.lighting() && !spec.gamma()) {
       warped.convertTo(out, CV_32F, 1.0 / 255.0);
       continue;
     }
-    // contrast * (x - mean) + mean + shift, with x = byte / 255.
-    const double mean = cv::mean(warped)[0] / 255.0;
-    warped.convertTo(out, CV_32F, contrast / 255.0, (1 - contrast) * mean + shift);
+    // contrast * (x - mean) + mean + shift, with x = byte / 255 (to the power gamma).
+    double scale = 1.0 / 255.0, mean = cv::mean(warped)[0] / 255.0;
+    if (spec.gamma()) {
+      warped.convertTo(out, CV_32F, scale);
+      cv::pow(out, gamma, out);
+      warped = out;
+      scale = 1, mean = cv::mean(out)[0];
+    }
+    warped.convertTo(out, CV_32F, contrast * scale, (1 - contrast) * mean + shift);
     cv::min(cv::max(out, 0.0), 1.0, out);
   }
   if (spec.erase_probability > 0) erase_rectangle(channels, rows, cols, spec, rng, dst);

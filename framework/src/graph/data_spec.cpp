@@ -111,7 +111,8 @@ void parse_erase(const Ctx& c, const YAML::Node& e, data::AugmentSpec& a) {
 
 data::AugmentSpec parse_augment(const Ctx& c, const YAML::Node& n) {
   data::AugmentSpec a;
-  c.only_keys(n, {"rotation", "shear", "scale", "translate", "mirror", "brightness", "contrast", "erase"}, "data.augment");
+  c.only_keys(n, {"rotation", "shear", "scale", "translate", "mirror", "brightness", "contrast", "gamma", "erase"},
+                "data.augment");
   a.mirror = c.value<bool>(n, "mirror", false, "data.augment");
   a.rotation = c.value<double>(n, "rotation", 0, "data.augment");
   a.shear = c.value<double>(n, "shear", 0, "data.augment");
@@ -121,6 +122,11 @@ data::AugmentSpec parse_augment(const Ctx& c, const YAML::Node& n) {
     auto s = numbers(c, n, "contrast", 2, "data.augment");
     if (!(s[0] >= 0 && s[1] >= s[0] && std::isfinite(s[1]))) c.fail(n["contrast"], "data.augment: 'contrast' must be [min, max] with 0 <= min <= max");
     a.contrast_min = s[0], a.contrast_max = s[1];
+  }
+  if (n["gamma"]) {
+    auto s = numbers(c, n, "gamma", 2, "data.augment");
+    if (!(s[0] > 0 && s[1] >= s[0] && std::isfinite(s[1]))) c.fail(n["gamma"], "data.augment: 'gamma' must be [min, max] exponents with 0 < min <= max");
+    a.gamma_min = s[0], a.gamma_max = s[1];
   }
   if (n["scale"]) {
     auto s = numbers(c, n, "scale", 2, "data.augment");
