@@ -61,14 +61,14 @@ void augment_image(const uint8_t* src, int64_t channels, int64_t rows, int64_t c
       continue;
     }
     // contrast * (x - mean) + mean + shift, with x = byte / 255 (to the power gamma).
-    double scale = 1.0 / 255.0, mean = cv::mean(warped)[0] / 255.0;
+    double to_unit = 1.0 / 255.0, mean = cv::mean(warped)[0] / 255.0;
     if (spec.gamma()) {
-      warped.convertTo(out, CV_32F, scale);
+      warped.convertTo(out, CV_32F, to_unit);
       cv::pow(out, gamma, out);
       warped = out;
-      scale = 1, mean = cv::mean(out)[0];
+      to_unit = 1, mean = cv::mean(out)[0];
     }
-    warped.convertTo(out, CV_32F, contrast * scale, (1 - contrast) * mean + shift);
+    warped.convertTo(out, CV_32F, contrast * to_unit, (1 - contrast) * mean + shift);
     cv::min(cv::max(out, 0.0), 1.0, out);
   }
   if (spec.erase_probability > 0) erase_rectangle(channels, rows, cols, spec, rng, dst);
