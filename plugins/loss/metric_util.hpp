@@ -1,11 +1,12 @@
 #pragma once
-// Shared by the metric-learning losses (prototypical_loss, triplet_loss). Input 0 holds
-// the embeddings X, [N, D]; input 1 the class id of each sample, [N, 1], a float holding a
-// non-negative integer. Both losses need distances between embeddings (or means of them),
-// and every distance here is a function of three dot products: aa = a.a, bb = b.b and
-// ab = a.b. So forward computes the Gram matrix G = X X^T once (one oneDNN matmul), the op
-// works on G in double precision and writes dL/dG into H, and backward turns H into
-// dL/dX = (H + H^T) X (a second matmul). G and H are N x N and planned once per batch size.
+// Shared by the metric-learning losses (prototypical_loss, triplet_loss,
+// multi_similarity_loss). Input 0 holds the embeddings X, [N, D]; input 1 the class id of
+// each sample, [N, 1], a float holding a non-negative integer. The losses need distances
+// between embeddings (or means of them), and every distance here is a function of three
+// dot products: aa = a.a, bb = b.b and ab = a.b. So forward computes the Gram matrix
+// G = X X^T once (one oneDNN matmul), the op works on G in double precision and writes
+// dL/dG into H, and backward turns H into dL/dX = (H + H^T) X (a second matmul). G and H
+// are N x N and planned once per batch size.
 // The squared distance aa + bb - 2 ab is what dlib's loss_metric computes too; it loses
 // digits only when two embeddings nearly coincide relative to their norms.
 #include "loss_util.hpp"
@@ -103,14 +104,14 @@ inline void read_class_ids(const std::string& op, const float* y, int64_t n, std
 }
 
 // True when every sample of the batch has the same class id: no pair of classes to tell
-// apart, so both losses are 0 there, with no gradient, rather than an Error. The executor
+// apart, so these losses are 0 there, with no gradient, rather than an Error. The executor
 // needs this: it runs every plan it makes once on zero-filled inputs (Plan::warm_up), a
 // batch whose class ids are all 0.
 inline bool single_class(const std::vector<int64_t>& ids) {
   return std::all_of(ids.begin(), ids.end(), [&](int64_t c) { return c == ids.front(); });
 }
 
-// The set-up both losses share: plain inputs, G = X X^T in forward, dX = (H + H^T) X in
+// The set-up these losses share: plain inputs, G = X X^T in forward, dX = (H + H^T) X in
 // backward. A derived op reads gram(i, j) and writes dL/dG into h(i, j) (zeroed by
 // clear_h()), then calls gram_backward().
 class MetricLossNode : public LossNode {

@@ -7,6 +7,7 @@ OpInfo contrastive_loss_op();
 OpInfo categorical_crossentropy_op();
 OpInfo cosface_loss_op();
 OpInfo loss_sum_op();
+OpInfo multi_similarity_loss_op();
 OpInfo prototypical_loss_op();
 OpInfo triplet_loss_op();
 }  // namespace graphrun::loss
@@ -19,6 +20,7 @@ void register_ops(graphrun::Registry& r) {
   r.add(categorical_crossentropy_op());
   r.add(cosface_loss_op());
   r.add(loss_sum_op());
+  r.add(multi_similarity_loss_op());
   r.add(prototypical_loss_op());
   r.add(triplet_loss_op());
 }

@@ -129,6 +129,7 @@ const std::map<std::string, std::vector<Case>>& table() {
            fill(h, 1, [](int64_t s, size_t k) { return float(int64_t(k) == s % 3); });
          }}}},
       {"triplet_loss", {{"batch hard", {}, {{3}, {1}}, {}, {}, 4, class_ids}}},
+      {"multi_similarity_loss", {{"mined pairs", {}, {{3}, {1}}, {}, {}, 4, class_ids}}},
       {"prototypical_loss", {{"one shot", {}, {{3}, {1}}, {}, {}, 4, class_ids}}},
       {"cosface_loss", {{"three classes", {{"classes", "3"}}, {{3}, {1}}, {}, {}, 4, class_ids}}},
       {"loss_sum", {{"two losses", {{"factors", "[1, 0.5]"}}, {{}, {}}}}},
