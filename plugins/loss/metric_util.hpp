@@ -162,6 +162,24 @@ class MetricLossNode : public LossNode {
   }
   double gram(int64_t i, int64_t j) const { return gram_.data()[i * batch_ + j]; }
 
+  // Every pairwise distance of the batch's rows into d (N x N, symmetric, the diagonal 0),
+  // after gram_forward.
+  void gram_distances(Distance kind, std::vector<double>& d) const {
+    const int64_t n = batch_;
+    d.assign(size_t(n * n), 0.0);
+    Partials unused;
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = i + 1; j < n; ++j)
+        d[size_t(i * n + j)] = d[size_t(j * n + i)] = distance(kind, gram(i, i), gram(j, j), gram(i, j), unused);
+  }
+
+  // With 2 or more classes every sample has a negative: no anchor means no positive anywhere.
+  [[noreturn]] void no_anchor() const {
+    throw Error(op_ + ": each of the " + std::to_string(batch_) + " samples of the batch is the only one of its " +
+                "class, so no anchor has a positive (another sample of its class). A class-balanced batch for " + op_ +
+                " holds P >= 2 classes x K >= 2 samples each, in any order");
+  }
+
   // Whether backward has anything to write.
   bool wants_embedding_grad() const { return b_.output_grad && in_grad(0) && grad_mm_; }
   void clear_h() { std::fill(h_.begin(), h_.end(), 0.0); }

@@ -71,13 +71,9 @@ class MultiSimilarityLoss : public metric::MetricLossNode {
       return;
     }
     gram_forward(ctx);
+    gram_distances(Distance::cosine, sim_);
+    for (double& d : sim_) d = 1.0 - d;  // the diagonal, unread, becomes 1
     const int64_t n = batch_;
-    sim_.resize(size_t(n * n));
-    Partials unused;
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = i + 1; j < n; ++j)
-        sim_[size_t(i * n + j)] = sim_[size_t(j * n + i)] =
-            1.0 - metric::distance(Distance::cosine, gram(i, i), gram(j, j), gram(i, j), unused);
     double sum = 0;
     for (int64_t a = 0; a < n; ++a) {
       double min_pos = std::numeric_limits<double>::infinity(), max_neg = -min_pos;
@@ -140,13 +136,6 @@ class MultiSimilarityLoss : public metric::MetricLossNode {
     // d/dS_j of (1 / |scale|) log(1 + sum exp(z)) = sign(scale) softmax_j.
     for (size_t k = 0; k < z_.size(); ++k) pairs_[first + k].w = (positive ? -1.0 : 1.0) * z_[k] / total;
     return top + std::log(total);
-  }
-
-  // With 2 or more classes every sample has a negative: no anchor means no positive anywhere.
-  [[noreturn]] void no_anchor() const {
-    throw Error(op_ + ": each of the " + std::to_string(batch_) + " samples of the batch is the only one of its " +
-                "class, so no anchor has a positive (another sample of its class). A class-balanced batch for " +
-                "multi_similarity_loss holds P >= 2 classes x K >= 2 samples each, in any order");
   }
 
   double alpha_, beta_, base_, epsilon_;

@@ -56,13 +56,8 @@ class TripletLoss : public metric::MetricLossNode {
       return;
     }
     gram_forward(ctx);
+    gram_distances(distance_, dist_);
     const int64_t n = batch_;
-    dist_.resize(size_t(n * n));
-    Partials unused;
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = i + 1; j < n; ++j)
-        dist_[size_t(i * n + j)] = dist_[size_t(j * n + i)] =
-            metric::distance(distance_, gram(i, i), gram(j, j), gram(i, j), unused);
     double sum = 0;
     for (int64_t a = 0; a < n; ++a) {
       int64_t pos = -1, neg = -1;
@@ -116,13 +111,6 @@ class TripletLoss : public metric::MetricLossNode {
     if (x >= 0) return 1.0 / (1.0 + std::exp(-x));
     const double e = std::exp(x);
     return e / (1.0 + e);
-  }
-
-  // With 2 or more classes every sample has a negative: no anchor means no positive anywhere.
-  [[noreturn]] void no_anchor() const {
-    throw Error(op_ + ": each of the " + std::to_string(batch_) + " samples of the batch is the only one of its " +
-                "class, so no anchor has a positive (another sample of its class). A class-balanced batch for " +
-                "triplet_loss holds P >= 2 classes x K >= 2 samples each, in any order");
   }
 
   double margin_;

@@ -4,6 +4,7 @@
 #include <graphrun/primitives.hpp>
 
 #include "harness_options.hpp"
+#include "metric_loss_checks.hpp"
 #include "plugins.hpp"
 
 #include <algorithm>
@@ -37,11 +38,7 @@ Attributes ms_attrs(const Params& p) {
   return ms_attrs(v[0].c_str(), v[1].c_str(), v[2].c_str(), v[3].c_str());
 }
 
-struct Batch {
-  std::vector<float> x, y;
-  size_t dim;
-  size_t size() const { return y.size(); }
-};
+using Batch = testing::MetricBatch;
 
 double similarity(const Batch& b, size_t i, size_t j) {
   double ab = 0, aa = 0, bb = 0;
@@ -91,28 +88,10 @@ Reference reference(const Batch& b, const Params& p) {
 
 // `classes` x `per_class` samples around random centres, classes interleaved.
 Batch clustered(size_t classes, size_t per_class, size_t dim, uint32_t seed, float spread) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> uni(-1.f, 1.f);
-  std::vector<std::vector<float>> centre(classes, std::vector<float>(dim));
-  for (auto& c : centre)
-    for (auto& v : c) v = 1.5f * uni(rng);
-  Batch b{{}, {}, dim};
-  for (size_t r = 0; r < per_class; ++r)
-    for (size_t c = 0; c < classes; ++c) {
-      for (size_t k = 0; k < dim; ++k) b.x.push_back(centre[c][k] + spread * uni(rng));
-      b.y.push_back(float(2 * c + 1));  // ids 1, 3, 5, ...
-    }
-  return b;
+  return testing::clustered_batch(classes, per_class, dim, seed, spread, [](size_t c) { return float(2 * c + 1); });
 }
 
-double run(const Attributes& a, const Batch& b) {
-  NodeHarness h(testing::registry(), "multi_similarity_loss", a, {{int64_t(b.dim)}, {1}},
-                batch_of(int64_t(b.size()), {true, false}));
-  h.set_input(0, b.x);
-  h.set_input(1, b.y);
-  h.forward();
-  return h.output().at(0);
-}
+double run(const Attributes& a, const Batch& b) { return testing::metric_loss("multi_similarity_loss", a, b); }
 
 // The first batch clustered(..., seed, spread) from seed 1 on whose mining comparisons all
 // lie more than min_gap from their thresholds, with pairs kept and dropped (dropped only
@@ -136,21 +115,8 @@ const Batch kHand{{1, 0, 0.6f, 0.8f, 0, 1, -1, 0}, {0, 1, 0, 1}, 2};
 }  // namespace
 
 TEST_CASE("multi_similarity_loss: op info, output shape and jit primitives") {
-  const OpInfo* info = testing::registry().find("multi_similarity_loss");
-  REQUIRE(info != nullptr);
-  CHECK(info->is_loss);
-  CHECK(info->batch_mixing == BatchMixing::always);
-  CHECK(info->min_inputs == 2);
-  CHECK(info->max_inputs == 2);
-  CHECK(info->attrs.size() == 4);
-  NodeHarness h(testing::registry(), "multi_similarity_loss", ms_attrs(), {{64}, {1}}, batch_of(60, {true, false}));
-  CHECK(h.output_shape() == Shape{});
-  const auto impls = h.implementations();
-  CHECK(impls.size() == 2);  // the Gram matrix and the gradient matmul
-  for (const auto& impl : impls) {
-    CAPTURE(impl);
-    CHECK_FALSE(is_reference(impl));
-  }
+  testing::check_metric_loss_info("multi_similarity_loss", ms_attrs());
+  CHECK(testing::registry().find("multi_similarity_loss")->attrs.size() == 4);
 }
 
 TEST_CASE("multi_similarity_loss: a batch worked by hand (D = 2)") {
@@ -267,20 +233,7 @@ TEST_CASE("multi_similarity_loss: shuffling the batch rows leaves the loss uncha
 }
 
 TEST_CASE("multi_similarity_loss: a batch of one class (the executor's warm-up batch) costs 0, with no gradient") {
-  for (const std::vector<float>& y : {std::vector<float>{4, 4, 4, 4}, std::vector<float>{0, 0, 0, 0}, std::vector<float>{1}}) {
-    CAPTURE(y.size());
-    for (bool zeros : {false, true}) {  // random embeddings, and the warm-up's zero-filled ones
-      CAPTURE(zeros);
-      const int64_t n = int64_t(y.size());
-      NodeHarness h(testing::registry(), "multi_similarity_loss", ms_attrs(), {{3}, {1}}, batch_of(n, {true, false}));
-      if (zeros) h.set_input(0, std::vector<float>(size_t(n * 3), 0.f));
-      h.set_input(1, y);
-      h.forward();
-      CHECK(h.output()[0] == 0.f);
-      h.backward({1});
-      for (float g : h.input_grad(0)) CHECK(g == 0.f);
-    }
-  }
+  testing::check_single_class_batches("multi_similarity_loss", ms_attrs(), 4);
   // The same harness, fed a batch of two classes afterwards, computes as usual.
   NodeHarness h(testing::registry(), "multi_similarity_loss", ms_attrs(), {{2}, {1}}, batch_of(4, {true, false}));
   h.set_input(0, kHand.x);

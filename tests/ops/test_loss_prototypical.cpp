@@ -4,6 +4,7 @@
 #include <graphrun/primitives.hpp>
 
 #include "harness_options.hpp"
+#include "metric_loss_checks.hpp"
 #include "plugins.hpp"
 
 #include <algorithm>
@@ -73,53 +74,19 @@ double reference(const std::vector<float>& x, const std::vector<float>& y, size_
 // `classes` x `per_class` samples of dimension `dim` around well-apart random centres, in
 // an interleaved order (class ids c0 c1 c2 c0 c1 c2 ...): each class's samples appear in
 // batch order, so its first `shots` are its supports.
-struct Batch {
-  std::vector<float> x, y;
-  size_t dim;
-};
+using Batch = testing::MetricBatch;
 Batch clustered(size_t classes, size_t per_class, size_t dim, uint32_t seed, float spread = 0.4f) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> uni(-1.f, 1.f);
-  std::vector<std::vector<float>> centre(classes, std::vector<float>(dim));
-  for (auto& c : centre)
-    for (auto& v : c) v = 1.5f * uni(rng);
-  Batch b{{}, {}, dim};
-  for (size_t r = 0; r < per_class; ++r)
-    for (size_t c = 0; c < classes; ++c) {
-      for (size_t k = 0; k < dim; ++k) b.x.push_back(centre[c][k] + spread * uni(rng));
-      b.y.push_back(float(c + 3 * (c % 2)));  // ids 0, 4, 2, 6, ...: not 0..C-1
-    }
-  return b;
+  return testing::clustered_batch(classes, per_class, dim, seed, spread, [](size_t c) { return float(c + 3 * (c % 2)); });
 }
 
-double run(const Attributes& a, const Batch& b) {
-  NodeHarness h(testing::registry(), "prototypical_loss", a, {{int64_t(b.dim)}, {1}},
-                batch_of(int64_t(b.y.size()), {true, false}));
-  h.set_input(0, b.x);
-  h.set_input(1, b.y);
-  h.forward();
-  return h.output().at(0);
-}
+double run(const Attributes& a, const Batch& b) { return testing::metric_loss("prototypical_loss", a, b); }
 
 const std::string kDistances[] = {"sqeuclidean", "euclidean", "cosine"};
 
 }  // namespace
 
 TEST_CASE("prototypical_loss: op info, output shape and jit primitives") {
-  const OpInfo* info = testing::registry().find("prototypical_loss");
-  REQUIRE(info != nullptr);
-  CHECK(info->is_loss);
-  CHECK(info->batch_mixing == BatchMixing::always);
-  CHECK(info->min_inputs == 2);
-  CHECK(info->max_inputs == 2);
-  NodeHarness h(testing::registry(), "prototypical_loss", proto_attrs(), {{64}, {1}}, batch_of(60, {true, false}));
-  CHECK(h.output_shape() == Shape{});
-  const auto impls = h.implementations();
-  CHECK(impls.size() == 2);  // the Gram matrix and the gradient matmul
-  for (const auto& impl : impls) {
-    CAPTURE(impl);
-    CHECK_FALSE(is_reference(impl));
-  }
+  testing::check_metric_loss_info("prototypical_loss", proto_attrs());
 }
 
 TEST_CASE("prototypical_loss: a batch worked by hand") {
@@ -278,20 +245,7 @@ TEST_CASE("prototypical_loss: batches that are not class-balanced are clear erro
 }
 
 TEST_CASE("prototypical_loss: a batch of one class (the executor's warm-up batch) costs 0, with no gradient") {
-  for (const std::vector<float>& y : {std::vector<float>{5, 5, 5, 5}, std::vector<float>{0, 0, 0, 0}, std::vector<float>{2}}) {
-    CAPTURE(y.size());
-    for (bool zeros : {false, true}) {  // random embeddings, and the warm-up's zero-filled ones
-      CAPTURE(zeros);
-      const int64_t n = int64_t(y.size());
-      NodeHarness h(testing::registry(), "prototypical_loss", proto_attrs(nullptr, "2"), {{3}, {1}}, batch_of(n, {true, false}));
-      if (zeros) h.set_input(0, std::vector<float>(size_t(n * 3), 0.f));
-      h.set_input(1, y);
-      h.forward();
-      CHECK(h.output()[0] == 0.f);
-      h.backward({1});
-      for (float g : h.input_grad(0)) CHECK(g == 0.f);
-    }
-  }
+  testing::check_single_class_batches("prototypical_loss", proto_attrs(nullptr, "2"), 5);
   // The same harness, fed a balanced batch afterwards, computes as usual.
   NodeHarness h(testing::registry(), "prototypical_loss", proto_attrs(), {{2}, {1}}, batch_of(4, {true, false}));
   h.set_input(0, {0, 0, /**/ 3, 0, /**/ 2, 0, /**/ 1, 0});

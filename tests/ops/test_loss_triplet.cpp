@@ -4,6 +4,7 @@
 #include <graphrun/primitives.hpp>
 
 #include "harness_options.hpp"
+#include "metric_loss_checks.hpp"
 #include "plugins.hpp"
 
 #include <algorithm>
@@ -27,11 +28,7 @@ Attributes triplet_attrs(const char* distance = nullptr, const char* margin = nu
   return a;
 }
 
-struct Batch {
-  std::vector<float> x, y;
-  size_t dim;
-  size_t size() const { return y.size(); }
-};
+using Batch = testing::MetricBatch;
 
 double distance(const std::string& kind, const Batch& b, size_t i, size_t j) {
   double sq = 0, ab = 0, aa = 0, bb = 0;
@@ -79,47 +76,17 @@ double reference(const std::string& kind, const Batch& b, double margin, bool so
 
 // `classes` x `per_class` samples around random centres, classes interleaved.
 Batch clustered(size_t classes, size_t per_class, size_t dim, uint32_t seed, float spread) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> uni(-1.f, 1.f);
-  std::vector<std::vector<float>> centre(classes, std::vector<float>(dim));
-  for (auto& c : centre)
-    for (auto& v : c) v = 1.5f * uni(rng);
-  Batch b{{}, {}, dim};
-  for (size_t r = 0; r < per_class; ++r)
-    for (size_t c = 0; c < classes; ++c) {
-      for (size_t k = 0; k < dim; ++k) b.x.push_back(centre[c][k] + spread * uni(rng));
-      b.y.push_back(float(2 * c + 1));  // ids 1, 3, 5, ...
-    }
-  return b;
+  return testing::clustered_batch(classes, per_class, dim, seed, spread, [](size_t c) { return float(2 * c + 1); });
 }
 
-double run(const Attributes& a, const Batch& b) {
-  NodeHarness h(testing::registry(), "triplet_loss", a, {{int64_t(b.dim)}, {1}}, batch_of(int64_t(b.size()), {true, false}));
-  h.set_input(0, b.x);
-  h.set_input(1, b.y);
-  h.forward();
-  return h.output().at(0);
-}
+double run(const Attributes& a, const Batch& b) { return testing::metric_loss("triplet_loss", a, b); }
 
 const std::string kDistances[] = {"euclidean", "sqeuclidean", "cosine"};
 
 }  // namespace
 
 TEST_CASE("triplet_loss: op info, output shape and jit primitives") {
-  const OpInfo* info = testing::registry().find("triplet_loss");
-  REQUIRE(info != nullptr);
-  CHECK(info->is_loss);
-  CHECK(info->batch_mixing == BatchMixing::always);
-  CHECK(info->min_inputs == 2);
-  CHECK(info->max_inputs == 2);
-  NodeHarness h(testing::registry(), "triplet_loss", triplet_attrs(), {{64}, {1}}, batch_of(60, {true, false}));
-  CHECK(h.output_shape() == Shape{});
-  const auto impls = h.implementations();
-  CHECK(impls.size() == 2);  // the Gram matrix and the gradient matmul
-  for (const auto& impl : impls) {
-    CAPTURE(impl);
-    CHECK_FALSE(is_reference(impl));
-  }
+  testing::check_metric_loss_info("triplet_loss", triplet_attrs());
 }
 
 TEST_CASE("triplet_loss: a batch worked by hand (D = 1)") {
@@ -257,20 +224,7 @@ TEST_CASE("triplet_loss: gradient descent on the embeddings lowers the loss") {
 }
 
 TEST_CASE("triplet_loss: a batch of one class (the executor's warm-up batch) costs 0, with no gradient") {
-  for (const std::vector<float>& y : {std::vector<float>{4, 4, 4, 4}, std::vector<float>{0, 0, 0, 0}, std::vector<float>{1}}) {
-    CAPTURE(y.size());
-    for (bool zeros : {false, true}) {  // random embeddings, and the warm-up's zero-filled ones
-      CAPTURE(zeros);
-      const int64_t n = int64_t(y.size());
-      NodeHarness h(testing::registry(), "triplet_loss", triplet_attrs(), {{3}, {1}}, batch_of(n, {true, false}));
-      if (zeros) h.set_input(0, std::vector<float>(size_t(n * 3), 0.f));
-      h.set_input(1, y);
-      h.forward();
-      CHECK(h.output()[0] == 0.f);
-      h.backward({1});
-      for (float g : h.input_grad(0)) CHECK(g == 0.f);
-    }
-  }
+  testing::check_single_class_batches("triplet_loss", triplet_attrs(), 4);
   // The same harness, fed a batch of two classes afterwards, computes as usual.
   NodeHarness h(testing::registry(), "triplet_loss", triplet_attrs(), {{1}, {1}}, batch_of(4, {true, false}));
   h.set_input(0, {0, 3, 1, 5});
