@@ -31,6 +31,38 @@ for path in ["graphs/r3_siamese_mlp.yaml", "graphs/r4_conv_siamese_improved.yaml
              "tests/graphs/mnist_small.yaml"]:
     with open(os.path.join(root, path), "rb") as f:
         put("graph_spec", os.path.basename(path), f.read())
+# ... and one written here: a loss_sum of two metric losses, gamma augmentation, cosine scoring.
+put("graph_spec", "metric_losses_gamma.yaml", """name: metric_losses_gamma
+inputs:
+  image: {shape: [1, 28, 23]}
+  class: {shape: [1], feed: class}
+towers:
+  embed:
+    - {op: conv2d, filters: 8, kernel_size: 3, padding: same}
+    - {op: batch_norm}
+    - {op: max_pool2d}
+    - {op: flatten}
+nodes:
+  embedding: {tower: embed, input: image}
+  ms: {op: multi_similarity_loss, alpha: 2, beta: 20, base: 0.5, epsilon: 0.1, inputs: [embedding, class]}
+  triplet: {op: triplet_loss, soft: true, inputs: [embedding, class]}
+  loss: {op: loss_sum, factors: [1, 0.5], inputs: [ms, triplet]}
+output: embedding
+loss: loss
+data:
+  format: images
+  path: faces
+  pairs: {strategy: class_balanced, classes: 4, images_per_class: 3}
+  augment: {rotation: 8, gamma: [0.7, 1.5], brightness: 0.1, contrast: [0.8, 1.2], mirror: true}
+  train: {classes: {range: [0, 6]}}
+  test: {classes: {range: [6, 8]}}
+evaluation:
+  embedding: embedding
+  distance: cosine
+train:
+  optimizer: {name: adam, learning_rate: 0.001}
+  epochs: 3
+""")
 
 
 # idx: a 2-byte little-endian length of the images file, the images file, the labels file.
