@@ -88,7 +88,7 @@ Reference reference(const Batch& b, const Params& p) {
 
 // `classes` x `per_class` samples around random centres, classes interleaved.
 Batch clustered(size_t classes, size_t per_class, size_t dim, uint32_t seed, float spread) {
-  return testing::clustered_batch(classes, per_class, dim, seed, spread, [](size_t c) { return float(2 * c + 1); });
+  return testing::clustered_batch(classes, per_class, dim, seed, spread, [](size_t c) { return float(2 * c + 1); });  // ids 1, 3, 5, ...
 }
 
 double run(const Attributes& a, const Batch& b) { return testing::metric_loss("multi_similarity_loss", a, b); }

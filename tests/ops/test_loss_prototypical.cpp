@@ -76,7 +76,7 @@ double reference(const std::vector<float>& x, const std::vector<float>& y, size_
 // batch order, so its first `shots` are its supports.
 using Batch = testing::MetricBatch;
 Batch clustered(size_t classes, size_t per_class, size_t dim, uint32_t seed, float spread = 0.4f) {
-  return testing::clustered_batch(classes, per_class, dim, seed, spread, [](size_t c) { return float(c + 3 * (c % 2)); });
+  return testing::clustered_batch(classes, per_class, dim, seed, spread, [](size_t c) { return float(c + 3 * (c % 2)); });  // ids 0, 4, 2, 6, ...: not 0..C-1
 }
 
 double run(const Attributes& a, const Batch& b) { return testing::metric_loss("prototypical_loss", a, b); }

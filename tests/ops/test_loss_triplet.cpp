@@ -76,7 +76,7 @@ double reference(const std::string& kind, const Batch& b, double margin, bool so
 
 // `classes` x `per_class` samples around random centres, classes interleaved.
 Batch clustered(size_t classes, size_t per_class, size_t dim, uint32_t seed, float spread) {
-  return testing::clustered_batch(classes, per_class, dim, seed, spread, [](size_t c) { return float(2 * c + 1); });
+  return testing::clustered_batch(classes, per_class, dim, seed, spread, [](size_t c) { return float(2 * c + 1); });  // ids 1, 3, 5, ...
 }
 
 double run(const Attributes& a, const Batch& b) { return testing::metric_loss("triplet_loss", a, b); }

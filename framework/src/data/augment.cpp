@@ -60,15 +60,16 @@ void augment_image(const uint8_t* src, int64_t channels, int64_t rows, int64_t c
       warped.convertTo(out, CV_32F, 1.0 / 255.0);
       continue;
     }
-    // contrast * (x - mean) + mean + shift, with x = byte / 255 (to the power gamma).
-    double to_unit = 1.0 / 255.0, mean = cv::mean(warped)[0] / 255.0;
+    // contrast * (x - mean) + mean + shift, with x = byte / 255, or (byte / 255)^gamma.
     if (spec.gamma()) {
-      warped.convertTo(out, CV_32F, to_unit);
+      warped.convertTo(out, CV_32F, 1.0 / 255.0);
       cv::pow(out, gamma, out);
-      warped = out;
-      to_unit = 1, mean = cv::mean(out)[0];
+      const double mean = cv::mean(out)[0];
+      out.convertTo(out, CV_32F, contrast, (1 - contrast) * mean + shift);
+    } else {
+      const double mean = cv::mean(warped)[0] / 255.0;
+      warped.convertTo(out, CV_32F, contrast / 255.0, (1 - contrast) * mean + shift);
     }
-    warped.convertTo(out, CV_32F, contrast * to_unit, (1 - contrast) * mean + shift);
     cv::min(cv::max(out, 0.0), 1.0, out);
   }
   if (spec.erase_probability > 0) erase_rectangle(channels, rows, cols, spec, rng, dst);

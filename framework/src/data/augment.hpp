@@ -2,8 +2,7 @@
 // Online augmentation of training images: a random affine map per image (rotation, shear,
 // scale, translation), drawn from a seeded generator, applied with OpenCV's warpAffine, then
 // a random gamma (value^gamma), a random brightness shift and contrast factor (lighting),
-// then a random rectangle
-// replaced by noise (random erasing, Zhong et al. 2017).
+// then a random rectangle replaced by noise (random erasing, Zhong et al. 2017).
 #include <cstdint>
 #include <random>
 
